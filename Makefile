@@ -1,0 +1,42 @@
+# sparselib: `make test` runs the tests, `make book` builds the book. Both set themselves up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FMNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data test book clean-book
+
+setup: $(STAMP) data
+
+# torch goes first and alone, pinned, so pip takes the local CPU wheel; constraints.txt keeps every other package
+# from pulling a different (CUDA) torch.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Real Fashion-MNIST for the offline `mini` study comes from Debian's package.
+data:
+	@if [ ! -d $(FMNIST) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null; \
+	  else \
+	    echo "note: $(FMNIST) is missing; as root run 'apt-get install dataset-fashion-mnist' (tests that need it are skipped)"; \
+	  fi; \
+	fi
+
+test: setup
+	$(PY) -m pytest -q
+
+book: setup
+	$(PY) -m sparselib sweep mini --no-progress
+	$(PY) tools/book_assets.py
+	$(VENV)/bin/jupyter-book build -W -n --keep-going .
+
+clean-book:
+	rm -rf _build

@@ -1,0 +1,162 @@
+"""Command line: ``python -m sparselib {info,run,sweep,methods,presets}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .config import ConfigError, Runtime
+
+
+def _value(text: str) -> Any:
+    """Parse KEY=VALUE values as JSON where possible (numbers, booleans, lists), else keep the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"error: {flag} expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _value(v)
+    return out
+
+
+def _runtime(a: argparse.Namespace) -> Runtime:
+    return Runtime(results=a.results or "results", device=a.device, data_root=a.data, download=a.download,
+                   progress=not a.no_progress, num_threads=a.threads)
+
+
+def cmd_info(a: argparse.Namespace) -> None:
+    from .data import dataset_info
+    from .flops import model_info
+
+    d = dataset_info(a.dataset)
+    info = model_info(a.model, d.in_channels, d.num_classes, d.image_size, width=a.width)
+    print(f"model             {a.model}" + (f" (width {a.width})" if a.width else ""))
+    print(f"input             {d.in_channels}x{d.image_size}x{d.image_size} ({a.dataset}, {d.num_classes} classes)")
+    print(f"parameters        {info['parameters']:,}")
+    print(f"prunable weights  {info['prunable']:,} (all Conv2d and Linear weights)")
+    print(f"multiply-adds     {info['macs_per_image']:,} per image (Conv2d + Linear)")
+
+
+def cmd_run(a: argparse.Namespace) -> None:
+    from .presets import get_preset
+    from .runner import run
+
+    try:
+        preset = get_preset(a.preset)
+        cfg = preset.config(a.method, a.sparsity, a.seed, _pairs(a.arg, "--arg"), **_pairs(a.set, "--set"))
+    except (ConfigError, ValueError, TypeError) as e:
+        raise SystemExit(f"error: {e}") from None
+    from .runner import RunError
+    from .train import TrainingDiverged
+
+    try:
+        run(cfg, _runtime(a))
+    except (RunError, FileNotFoundError, TrainingDiverged) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def cmd_sweep(a: argparse.Namespace) -> None:
+    from .presets import get_preset
+    from .runner import is_finished, run
+
+    try:
+        preset = get_preset(a.preset)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    runtime = _runtime(a)
+    configs = preset.configs()
+    todo = [c for c in configs if not is_finished(c, runtime)]
+    print(f"preset {preset.name}: {len(configs)} runs, {len(configs) - len(todo)} finished, {len(todo)} to run")
+    if a.dry_run:
+        for c in todo:
+            print(f"  {c.run_id}  {c.method:6s} sparsity {c.goal_sparsity:<5g} seed {c.seed}  {c.method_args or ''}")
+        return
+    failed = []
+    for c in todo:
+        try:
+            run(c, runtime)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - one failing run must not stop the others
+            failed.append((c, e))
+            print(f"run {c.run_id} failed: {type(e).__name__}: {e}", file=sys.stderr)
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) failed; see failed.json in their folders. Re-run to retry them.")
+
+
+def cmd_methods(a: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .methods import METHODS
+
+    table = pd.DataFrame([cls.overview() for cls in METHODS.values()]).set_index("method")
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(table.to_string())
+
+
+def cmd_presets(a: argparse.Namespace) -> None:
+    from .presets import PRESETS
+
+    for p in PRESETS.values():
+        print(f"{p.name:8s} {len(p.configs()):4d} runs  {p.description}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sparselib", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("info", help="parameters, prunable weights and multiply-adds of a model")
+    s.add_argument("model", help="resnet<6n+2> (resnet20, resnet56, ...) or wrn<6n+4>_<k> (wrn28_10, ...)")
+    s.add_argument("--dataset", default="cifar10", help="sets input shape and classes (default cifar10)")
+    s.add_argument("--width", type=int, default=None, help="base width of a CIFAR ResNet (default 16)")
+    s.set_defaults(func=cmd_info)
+
+    def runtime_args(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--results", default=None, help="results root (default: results); runs go to ROOT/SETTING/ID")
+        s.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1, ...")
+        s.add_argument("--data", default=None, help="dataset folder (default: the dataset's standard place)")
+        s.add_argument("--download", action="store_true", help="allow downloading CIFAR (needs torchvision+network)")
+        s.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        s.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("run", help="run one experiment (skipped if finished, resumed if interrupted)")
+    s.add_argument("--preset", default="mini")
+    s.add_argument("--method", default="dense")
+    s.add_argument("--sparsity", type=float, default=0.0, help="goal sparsity in [0, 1), e.g. 0.9")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="a method hyper-parameter, e.g. --arg schedule=clr --arg n_phases=3")
+    s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a setting field, e.g. --set epochs=10")
+    runtime_args(s)
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("sweep", help="run every missing run of a preset's study")
+    s.add_argument("preset")
+    s.add_argument("--dry-run", action="store_true", help="list the runs that would start")
+    runtime_args(s)
+    s.set_defaults(func=cmd_sweep)
+
+    sub.add_parser("methods", help="overview of the registered methods (Table 3)").set_defaults(func=cmd_methods)
+    sub.add_parser("presets", help="list the presets").set_defaults(func=cmd_presets)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Masks over the prunable weights (every Conv2d and Linear weight) and global magnitude pruning.
+
+Pruned weights are kept exactly zero by two cheap in-place operations instead of a parametrization: the gradient of a
+pruned entry is zeroed before the optimizer step (so SGD's momentum buffer and weight decay never move it: with a zero
+weight, a zero gradient and a zero buffer, every term of the update is zero), and the mask is multiplied in again after
+the step (which also covers optimizers or methods that write weights directly).  ``torch.nn.utils.parametrize`` would
+recompute ``w * mask`` in every forward pass and make the optimizer see a different tensor; the in-place version costs
+~0.2 ms per step on ResNet-56 (ENVIRONMENT.md) and leaves plain ``weight`` tensors, so exported models need no
+conversion.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from .flops import prunable_names
+
+
+class Masks:
+    """Boolean keep-masks (True = kept) for a model's prunable weights, with the operations that enforce them."""
+
+    def __init__(self, model: nn.Module, names: Iterable[str] | None = None):
+        params = dict(model.named_parameters())
+        self.names = list(names) if names is not None else prunable_names(model)
+        self.params = [params[n] for n in self.names]
+        self.masks = [torch.ones_like(p, dtype=torch.bool) for p in self.params]
+        self.active = False  # no pruning yet: hooks are no-ops until the first mask is set
+        self._float: list[torch.Tensor] | None = None
+
+    # -- state ------------------------------------------------------------------------------------------------
+    def set(self, masks: list[torch.Tensor] | dict[str, torch.Tensor]) -> None:
+        if isinstance(masks, dict):
+            masks = [masks[n] for n in self.names]
+        self.masks = [m.to(device=p.device, dtype=torch.bool) for m, p in zip(masks, self.params)]
+        self.active = True
+        self._float = None
+
+    def as_dict(self) -> dict[str, torch.Tensor]:
+        return dict(zip(self.names, self.masks))
+
+    def state_dict(self) -> dict:
+        return {"active": self.active, "masks": {n: m.cpu() for n, m in zip(self.names, self.masks)}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["active"]:
+            self.set(state["masks"])
+
+    def _factors(self) -> list[torch.Tensor]:
+        if self._float is None:
+            self._float = [m.to(p.dtype) for m, p in zip(self.masks, self.params)]
+        return self._float
+
+    # -- enforcement ------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def apply(self) -> None:
+        """Zero the pruned weights in place."""
+        if self.active:
+            torch._foreach_mul_(self.params, self._factors())
+
+    @torch.no_grad()
+    def mask_grads(self) -> None:
+        """Zero the gradients of pruned weights in place."""
+        if not self.active:
+            return
+        pairs = [(p.grad, f) for p, f in zip(self.params, self._factors()) if p.grad is not None]
+        if pairs:
+            grads, factors = zip(*pairs)
+            torch._foreach_mul_(list(grads), list(factors))
+
+    @torch.no_grad()
+    def zero_momentum(self, optimizer: torch.optim.Optimizer) -> None:
+        """Zero the optimizer's momentum of pruned entries (after a pruning step)."""
+        for p, f in zip(self.params, self._factors()):
+            buf = optimizer.state.get(p, {}).get("momentum_buffer")
+            if buf is not None:
+                buf.mul_(f)
+
+    # -- statistics -------------------------------------------------------------------------------------------
+    def density(self) -> dict[str, float]:
+        """Fraction of non-zero weights per prunable layer (measured on the weights, not the masks)."""
+        return {n: float((p != 0).sum()) / p.numel() for n, p in zip(self.names, self.params)}
+
+    def stats(self) -> list[dict]:
+        return [{"name": n, "numel": p.numel(), "nonzero": int((p != 0).sum()), "kept": int(m.sum())}
+                for n, p, m in zip(self.names, self.params, self.masks)]
+
+
+@torch.no_grad()
+def global_magnitude_masks(weights: list[torch.Tensor], sparsity: float,
+                           current: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+    """Keep-masks that prune exactly ``round(sparsity * n)`` of the ``n`` weights, those of smallest magnitude.
+
+    One threshold over all layers (global unstructured magnitude pruning).  Entries already pruned in ``current`` are
+    pruned first, so masks only shrink.  Ties at the threshold are broken by position so the count is exact.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity={sparsity!r} must lie in [0, 1)")
+    sizes = [w.numel() for w in weights]
+    scores = torch.cat([w.detach().abs().flatten().float() for w in weights])  # the one copy of all weights
+    if current is not None:
+        scores.masked_fill_(~torch.cat([m.flatten() for m in current]), -1.0)
+    n = scores.numel()
+    k = int(round(sparsity * n))
+    keep = torch.ones(n, dtype=torch.bool, device=scores.device)
+    if k > 0:
+        threshold = torch.kthvalue(scores.cpu() if scores.device.type == "mps" else scores, k).values.to(scores.device)
+        keep = scores > threshold
+        surplus = k - int((~keep).sum())  # < 0 when several entries tie at the threshold
+        if surplus < 0:
+            tied = torch.nonzero(scores == threshold).flatten()
+            keep[tied[: -surplus]] = True
+    return [m.view_as(w) for m, w in zip(keep.split(sizes), weights)]
+
+
+def prune_global(masks: Masks, sparsity: float, optimizer: torch.optim.Optimizer | None = None) -> None:
+    """Prune ``masks``' model globally to ``sparsity`` (overall, over prunable weights) and enforce it."""
+    new = global_magnitude_masks([p for p in masks.params], sparsity, masks.masks if masks.active else None)
+    masks.set(new)
+    masks.apply()
+    if optimizer is not None:
+        masks.zero_momentum(optimizer)
+
+
+def sparsity_of(model: nn.Module, names: Iterable[str] | None = None) -> tuple[float, float]:
+    """(sparsity over prunable weights, sparsity over all parameters), measured as fractions of exact zeros."""
+    names = set(names) if names is not None else set(prunable_names(model))
+    zp = np_ = zt = nt = 0
+    for n, p in model.named_parameters():
+        z = int((p == 0).sum())
+        zt += z
+        nt += p.numel()
+        if n in names:
+            zp += z
+            np_ += p.numel()
+    return zp / max(np_, 1), zt / max(nt, 1)

@@ -1,0 +1,41 @@
+"""GMP: gradual magnitude pruning (Zhu & Gupta 2017, "To prune, or not to prune").
+
+Every ``pruning_interval`` epochs the model is pruned (global magnitude) to the cubic target
+``s_f − s_f(1 − e/(Δ·n))³``, reaching the goal with at least Δ epochs of training left; the momentum of newly pruned
+entries is zeroed.  Training uses the setting's dense schedule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..masks import prune_global
+from ..sparsity import gmp_targets
+from .base import Method, register
+
+
+@dataclass(frozen=True)
+class GMPHparams:
+    pruning_interval: int = 1  # epochs between pruning steps (Δ)
+
+    def __post_init__(self):
+        if self.pruning_interval < 1:
+            raise ValueError(f"pruning_interval={self.pruning_interval!r} must be a positive number of epochs")
+
+
+@register
+class GMP(Method):
+    name = "gmp"
+    Hparams = GMPHparams
+    explicit = True
+    pruning_stable = True
+    sparsity_agnostic = False
+    reference = "Zhu & Gupta 2017"
+
+    def __init__(self, cfg, hparams):
+        super().__init__(cfg, hparams)
+        self.targets = gmp_targets(cfg.goal_sparsity, cfg.epochs, hparams.pruning_interval)
+
+    def on_epoch_start(self, state):
+        target = self.targets.get(state.epoch)
+        if target is not None:
+            prune_global(state.masks, target, state.optimizer)

@@ -1,0 +1,50 @@
+"""One tidy table of all finished runs: every table and figure of the book reads it (ShrinkBench's pattern)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .storage import read_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+COLUMNS = ["setting", "dataset", "model", "method", "schedule", "goal_sparsity", "sparsity_prunable",
+           "sparsity_total", "top1", "val_top1", "theoretical_speedup", "epochs_total", "wall_time_s",
+           "pipeline_time_s", "relative_time", "seed", "run_id", "dense_run_id", "method_args", "device"]
+
+
+def default_results_dir() -> Path:
+    """The folder the book reads: ``$SPARSELIB_RESULTS`` if set, else ``results/mini`` of this checkout."""
+    env = os.environ.get("SPARSELIB_RESULTS")
+    return Path(env) if env else REPO / "results" / "mini"
+
+
+def collect_runs(path: str | Path) -> pd.DataFrame:
+    """All finished runs (folders with ``metrics.json``) under ``path``, one row each, columns :data:`COLUMNS` first.
+
+    ``relative_time`` = the run's whole pipeline time (dense pre-training included for IMP) / the wall time of the
+    dense run of the same setting and seed; NaN when that dense run is not in the table.
+    """
+    rows = []
+    for metrics_file in sorted(Path(path).glob("**/metrics.json")):
+        folder = metrics_file.parent
+        cfg_file = folder / "config.json"
+        if not cfg_file.exists():
+            continue
+        cfg, metrics = read_json(cfg_file), read_json(metrics_file)
+        args = cfg.get("method_args", {})
+        rows.append({**{k: v for k, v in cfg.items() if k != "method_args"}, **metrics,
+                     "schedule": args.get("schedule"),
+                     "method_args": json.dumps(args, sort_keys=True)})
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.DataFrame(rows)
+    dense_time = df.loc[df["method"] == "dense"].set_index("run_id")["wall_time_s"]
+    df["relative_time"] = [t / dense_time[d] if d in dense_time.index and dense_time[d] > 0 else math.nan
+                           for t, d in zip(df["pipeline_time_s"], df["dense_run_id"])]
+    rest = [c for c in df.columns if c not in COLUMNS]
+    return df[COLUMNS + rest].sort_values(["setting", "method", "goal_sparsity", "seed"], ignore_index=True)

@@ -1,0 +1,247 @@
+"""The one training loop.  Methods change its behaviour only through the hooks of :class:`~sparselib.methods.Method`.
+
+Per epoch: ``on_epoch_start`` (pruning happens here) → the method's learning rates for the epoch's iterations →
+for every batch: forward, loss (+ ``extra_loss``), backward, ``after_backward``, optimizer step, ``after_step`` →
+validation (and test where the method asks for it) → ``on_epoch_end`` → an atomic checkpoint.  After the last epoch
+``on_train_end`` leaves the final hard mask, which is applied here, the same way for every method.
+"""
+from __future__ import annotations
+
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import RunConfig
+from .data import DataBundle, TensorLoader
+from .masks import Masks
+from .methods import Method
+from .schedules import dense_schedule
+from .storage import CheckpointStore, write_csv, write_json
+
+NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class Reference:
+    """What a method that starts from a trained dense run gets from it."""
+    state_dict: dict[str, torch.Tensor]
+    lrs: list[float]          # the learning rate of every iteration of the dense run, as recorded
+    epochs: int
+    wall_time_s: float
+    run_id: str
+
+
+@dataclass
+class TrainState:
+    """Everything a method's hooks may read or change."""
+    cfg: RunConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    masks: Masks
+    device: torch.device
+    iters_per_epoch: int
+    dense_lrs: list[float]                     # the setting's dense schedule (cfg.epochs long)
+    loaders: dict[str, TensorLoader]
+    reference: Reference | None = None
+    epoch: int = 0
+    step: int = 0
+    lr_log: list[float] = field(default_factory=list)
+
+    @torch.no_grad()
+    def evaluate(self, split: str) -> float:
+        """Top-1 accuracy (fraction) on ``split`` ('val' or 'test'); NaN for an empty split."""
+        return evaluate(self.model, self.loaders[split], self.device)[0]
+
+    def reset_momentum(self) -> None:
+        self.optimizer.state.clear()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device) -> tuple[float, float]:
+    """(top-1 accuracy, mean cross-entropy) of ``model`` over ``loader``; one host sync at the end."""
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    loss = torch.zeros((), device=device)
+    n = 0
+    for x, y in loader:
+        out = model(x)
+        correct += (out.argmax(1) == y).sum()
+        loss += F.cross_entropy(out, y, reduction="sum")
+        n += y.numel()
+    model.train(was_training)
+    if n == 0:
+        return float("nan"), float("nan")
+    return correct.item() / n, loss.item() / n
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, method: Method, model: nn.Module, data: DataBundle, run_dir: Path,
+                 device: torch.device, *, reference: Reference | None = None, progress: bool = True):
+        self.cfg, self.method, self.run_dir, self.progress = cfg, method, Path(run_dir), progress
+        self.ckpt = CheckpointStore(self.run_dir)
+        model = model.to(device)
+        if reference is not None:
+            model.load_state_dict(reference.state_dict)
+        train_info = data.info if cfg.augment else dataclasses.replace(data.info, crop_padding=0, hflip=False,
+                                                                        rotation=0.0)
+        loaders = {
+            "train": TensorLoader(data.train, train_info, cfg.batch_size, train=True, device=device, seed=cfg.seed),
+            "val": TensorLoader(data.val, data.info, 1024, train=False, device=device),
+            "test": TensorLoader(data.test, data.info, 1024, train=False, device=device),
+        }
+        ipe = len(loaders["train"])
+        if ipe == 0:
+            raise ValueError(f"batch_size={cfg.batch_size} exceeds the {len(data.train.y)} training images")
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                                    weight_decay=cfg.weight_decay)
+        lrs = dense_schedule(cfg.lr_schedule, cfg.lr, cfg.epochs, ipe, milestones=cfg.lr_milestones,
+                             gamma=cfg.lr_gamma, warmup_epochs=cfg.warmup_epochs)
+        self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, lrs, loaders, reference)
+        self.history: list[dict[str, Any]] = []
+        self.train_time = 0.0
+        self.eval_time = 0.0
+
+    # ------------------------------------------------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        s = self.state
+        rng = {"cpu": torch.get_rng_state()}
+        if s.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(s.device)
+        self.ckpt.save({
+            "epoch": s.epoch, "step": s.step, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
+            "masks": s.masks.state_dict(), "method": self.method.state_dict(), "rng": rng,
+            "lr_log": torch.tensor(s.lr_log, dtype=torch.float64), "history": self.history,
+            "train_time": self.train_time, "eval_time": self.eval_time,
+        })
+        write_csv(self.run_dir / "history.csv", self.history)
+
+    def _resume(self) -> None:
+        ck = self.ckpt.load()
+        if ck is None:
+            return
+        s = self.state
+        s.model.load_state_dict(ck["model"])
+        s.optimizer.load_state_dict(ck["optimizer"])
+        s.masks.load_state_dict(ck["masks"])
+        self.method.load_state_dict(ck["method"])
+        torch.set_rng_state(ck["rng"]["cpu"])
+        if "cuda" in ck["rng"] and s.device.type == "cuda":
+            torch.cuda.set_rng_state(ck["rng"]["cuda"], s.device)
+        s.epoch, s.step = ck["epoch"], ck["step"]
+        s.lr_log = ck["lr_log"].tolist()
+        self.history = list(ck["history"])
+        self.train_time, self.eval_time = ck["train_time"], ck["eval_time"]
+
+    def _sync(self) -> None:
+        if self.state.device.type == "cuda":
+            torch.cuda.synchronize(self.state.device)
+
+    # ------------------------------------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        """Train to the end (resuming from the last checkpoint) and return the final measurements."""
+        s, method = self.state, self.method
+        total = method.total_epochs()
+        self._resume()
+        method.on_train_start(s)
+        bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
+                   desc=f"{self.cfg.method} {self.run_dir.name}", unit="it", leave=False)
+        try:
+            while s.epoch < total:
+                self._train_epoch(bar)
+                s.epoch += 1
+                self._checkpoint()
+        finally:
+            bar.close()
+        method.on_train_end(s)
+        s.masks.apply()
+        return self._final()
+
+    def _train_epoch(self, bar) -> None:
+        s, method = self.state, self.method
+        self._sync()
+        t0 = time.perf_counter()
+        method.on_epoch_start(s)
+        lrs = method.epoch_lrs(s)
+        if len(lrs) != s.iters_per_epoch:
+            raise RuntimeError(f"method {self.cfg.method!r} gave {len(lrs)} learning rates for an epoch of "
+                               f"{s.iters_per_epoch} iterations (epoch {s.epoch})")
+        loader = s.loaders["train"]
+        loader.set_epoch(s.epoch)
+        s.model.train()
+        loss_sum = torch.zeros((), device=s.device)
+        correct = torch.zeros((), device=s.device, dtype=torch.long)
+        seen = 0
+        for i, (x, y) in enumerate(loader):
+            for group in s.optimizer.param_groups:
+                group["lr"] = lrs[i]
+            out = s.model(x)
+            loss = F.cross_entropy(out, y)
+            extra = method.extra_loss(s)
+            if extra is not None:
+                loss = loss + extra
+            s.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            method.after_backward(s)
+            s.optimizer.step()
+            method.after_step(s)
+            loss_sum += loss.detach()
+            correct += (out.detach().argmax(1) == y).sum()
+            seen += y.numel()
+            s.step += 1
+            if (i + 1) % NAN_CHECK_EVERY == 0:
+                self._check_finite(loss_sum, i, lrs[i])
+            bar.update(1)
+        self._check_finite(loss_sum, s.iters_per_epoch - 1, lrs[-1])
+        s.lr_log.extend(lrs)
+        self._sync()
+        self.train_time += time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        row: dict[str, Any] = {"epoch": s.epoch + 1, "lr": lrs[-1], "train_loss": loss_sum.item() / len(lrs),
+                               "train_acc": correct.item() / max(seen, 1), "val_acc": s.evaluate("val")}
+        if s.epoch + 1 == method.total_epochs() or (s.epoch + 1) in method.test_epochs():
+            row["test_acc"] = s.evaluate("test")
+        row.update(method.on_epoch_end(s))
+        self.eval_time += time.perf_counter() - t1
+        row["sparsity"] = 1.0 - _kept_fraction(s.masks)
+        row["train_time_s"] = self.train_time
+        self.history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row['val_acc']:.3f}")
+
+    def _check_finite(self, loss_sum: torch.Tensor, i: int, lr: float) -> None:
+        if not torch.isfinite(loss_sum):
+            raise TrainingDiverged(
+                f"loss became {loss_sum.item()} in epoch {self.state.epoch + 1}, by iteration {i + 1} "
+                f"(learning rate {lr:g}). Lower the learning rate (lr=...) or check the data. The epochs finished "
+                f"before this one are kept in {self.ckpt.path}; delete it to start over.")
+
+    def _final(self) -> dict[str, Any]:
+        s = self.state
+        t = time.perf_counter()
+        top1 = s.evaluate("test")
+        val = s.evaluate("val")
+        self.eval_time += time.perf_counter() - t
+        return {"top1": top1, "val_top1": val, "train_time_s": self.train_time, "eval_time_s": self.eval_time,
+                "epochs": self.method.total_epochs(), "history": self.history, "lr_log": s.lr_log}
+
+
+def _kept_fraction(masks: Masks) -> float:
+    if not masks.active:
+        return 1.0
+    kept = sum(int(m.sum()) for m in masks.masks)
+    return kept / sum(m.numel() for m in masks.masks)
+
+

@@ -1,0 +1,154 @@
+"""Masks and global magnitude pruning: exact counts, ordering, monotonicity, and the zero invariant."""
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from sparselib.masks import Masks, global_magnitude_masks, prune_global, sparsity_of
+from sparselib.storage import load_torch, save_torch
+
+
+def small_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 5))
+
+
+def test_prunable_are_conv_and_linear_weights_only():
+    m = Masks(small_net())
+    assert m.names == ["0.weight", "3.weight", "7.weight"]
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.5, 0.9, 0.98, 0.999])
+def test_exact_pruned_count_and_threshold_order(sparsity):
+    torch.manual_seed(1)
+    weights = [torch.randn(7, 5), torch.randn(300), torch.randn(3, 3, 3, 3)]
+    n = sum(w.numel() for w in weights)
+    masks = global_magnitude_masks(weights, sparsity)
+    pruned = sum(int((~m).sum()) for m in masks)
+    assert pruned == round(sparsity * n)
+    mags = torch.cat([w.abs().flatten() for w in weights])
+    keep = torch.cat([m.flatten() for m in masks])
+    if 0 < pruned < n:
+        assert mags[~keep].max() < mags[keep].min()  # pruned |w| <= threshold < kept |w|
+
+
+def test_exact_count_with_ties():
+    weights = [torch.ones(10), torch.full((10,), 2.0)]
+    masks = global_magnitude_masks(weights, 0.25)  # 5 of the ten 1.0-weights must go, no more
+    assert int((~masks[0]).sum()) == 5 and bool(masks[1].all())
+
+
+def test_matches_pytorch_global_unstructured():
+    net_a, net_b = small_net(3), small_net(3)
+    ours = Masks(net_a)
+    prune_global(ours, 0.8)
+    params = [(net_b[0], "weight"), (net_b[3], "weight"), (net_b[7], "weight")]
+    prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=0.8)
+    for (module, _), mine in zip(params, ours.masks):
+        assert torch.equal(module.weight_mask.bool(), mine)
+
+
+def test_masks_only_shrink_across_cycles():
+    net = small_net()
+    masks = Masks(net)
+    previous = [torch.ones_like(m) for m in masks.masks]
+    for target in (0.3, 0.6, 0.9):
+        with torch.no_grad():  # training in between moves weights: kept ones may become small
+            for p in masks.params:
+                p.add_(torch.randn_like(p) * 0.5)
+        prune_global(masks, target)
+        for old, new in zip(previous, masks.masks):
+            assert not bool((new & ~old).any())
+        kept = sum(int(m.sum()) for m in masks.masks)
+        assert kept == sum(m.numel() for m in masks.masks) - round(target * sum(m.numel() for m in masks.masks))
+        previous = [m.clone() for m in masks.masks]
+
+
+def test_rejects_sparsity_outside_unit_interval():
+    with pytest.raises(ValueError, match="sparsity"):
+        global_magnitude_masks([torch.randn(4)], 1.0)
+
+
+def _train_steps(net, masks, opt, steps, x, y):
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        masks.mask_grads()
+        opt.step()
+        masks.apply()
+
+
+def test_zeros_survive_sgd_momentum_weight_decay_and_checkpoint(tmp_path):
+    net = small_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    masks = Masks(net)
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 5, (16,))
+    _train_steps(net, masks, opt, 5, x, y)  # momentum buffers exist before pruning
+    prune_global(masks, 0.9, opt)
+    _train_steps(net, masks, opt, 50, x, y)
+    for p, m in zip(masks.params, masks.masks):
+        assert bool((p[~m] == 0).all())
+        assert bool((opt.state[p]["momentum_buffer"][~m] == 0).all())
+    assert sparsity_of(net)[0] == pytest.approx(round(0.9 * sum(p.numel() for p in masks.params))
+                                                / sum(p.numel() for p in masks.params))
+    save_torch(tmp_path / "ck.pt", {"model": net.state_dict(), "masks": masks.state_dict(),
+                                    "optimizer": opt.state_dict()})
+    state = load_torch(tmp_path / "ck.pt")
+    net2 = small_net(5)
+    net2.load_state_dict(state["model"])
+    masks2 = Masks(net2)
+    masks2.load_state_dict(state["masks"])
+    opt2 = torch.optim.SGD(net2.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    opt2.load_state_dict(state["optimizer"])
+    _train_steps(net2, masks2, opt2, 10, x, y)
+    for p, m in zip(masks2.params, masks.masks):
+        assert bool((p[~m] == 0).all())
+
+
+def test_grad_masking_alone_keeps_zeros():
+    """With the gradient of pruned entries zeroed, SGD's momentum and weight decay cannot move a zero weight."""
+    net = small_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    masks = Masks(net)
+    prune_global(masks, 0.7, opt)
+    x, y = torch.randn(8, 3, 8, 8), torch.randint(0, 5, (8,))
+    for _ in range(20):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        masks.mask_grads()
+        opt.step()  # no masks.apply()
+    for p, m in zip(masks.params, masks.masks):
+        assert bool((p[~m] == 0).all())
+
+
+def test_pruned_state_dict_round_trips_through_torch_prune():
+    net = small_net()
+    masks = Masks(net)
+    prune_global(masks, 0.75)
+    state = copy.deepcopy(net.state_dict())
+    other = small_net(9)
+    other.load_state_dict(state)
+    modules = {"0.weight": other[0], "3.weight": other[3], "7.weight": other[7]}
+    for name, mask in masks.as_dict().items():
+        prune.custom_from_mask(modules[name], "weight", mask)
+        assert torch.equal(modules[name].weight, state[name])  # masking changed nothing: zeros are already there
+    for module in modules.values():
+        prune.remove(module, "weight")
+    back = other.state_dict()
+    assert back.keys() == state.keys()
+    assert all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_sparsity_over_prunable_and_all_parameters():
+    net = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))  # 8 weights, 2 bias, 2+2 BN
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[0., 1, 0, 2], [3, 0, 0, 4]]))
+        net[0].bias.zero_()
+    prunable, total = sparsity_of(net)
+    assert prunable == 4 / 8
+    assert total == (4 + 2 + 0 + 2) / 14  # BN weight=1, bias=0

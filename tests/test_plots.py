@@ -1,0 +1,267 @@
+"""sparselib.plots on a small hand-made run table (no runs, no book build)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sparselib import plots
+from sparselib.plots import (
+    METHOD_COLORS,
+    accuracy_vs_sparsity,
+    figure_bundle,
+    method_color,
+    show,
+    summarize_runs,
+)
+
+METHODS_12 = ["dense", "imp", "imp_plus", "bimp", "gmp", "dpf", "gsm", "lc", "dnw", "cs", "str",
+              "dst"]
+
+
+def _runs(setting="s1"):
+    """dense (2 seeds), imp/llr at 0.9 and 0.98 (2 seeds each), gmp at 0.9 (2 seeds)."""
+    rows = []
+
+    def add(method, schedule, goal, seed, sparsity, top1, speedup, rel):
+        rows.append({
+            "setting": setting, "dataset": "d", "model": "m", "method": method,
+            "schedule": schedule, "goal_sparsity": goal, "sparsity_prunable": sparsity,
+            "sparsity_total": sparsity * 0.9, "top1": top1, "theoretical_speedup": speedup,
+            "epochs_total": 10, "wall_time_s": 1.0, "relative_time": rel, "seed": seed,
+            "run_id": f"{setting}-{method}-{goal}-{seed}",
+        })
+
+    add("dense", None, 0.0, 0, 0.0, 0.90, 1.0, 1.0)
+    add("dense", None, 0.0, 1, 0.0, 0.92, 1.0, 1.0)
+    add("imp", "llr", 0.9, 0, 0.9, 0.88, 8.0, 1.5)
+    add("imp", "llr", 0.9, 1, 0.9, 0.86, 8.0, 1.7)
+    add("imp", "llr", 0.98, 0, 0.98, 0.80, 30.0, 1.5)
+    add("imp", "llr", 0.98, 1, 0.98, 0.82, 30.0, 1.7)
+    add("gmp", np.nan, 0.9, 0, 0.899, 0.85, 7.5, 1.1)
+    add("gmp", np.nan, 0.9, 1, 0.901, 0.87, 7.7, 1.1)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------- colours
+
+
+def test_palette_covers_every_method_with_distinct_hex_colours():
+    assert set(METHODS_12) <= set(METHOD_COLORS)
+    colours = [METHOD_COLORS[m] for m in METHODS_12]
+    assert len(set(c.lower() for c in colours)) == 12
+    assert all(re.fullmatch(r"#[0-9A-Fa-f]{6}", c) for c in colours)
+    assert len({plots.method_symbol(m) for m in METHODS_12}) == 12
+
+
+def test_method_color_is_fixed_and_alias_tolerant():
+    assert method_color("imp") == METHOD_COLORS["imp"]
+    assert method_color("IMP") == method_color(" imp ") == METHOD_COLORS["imp"]
+    assert method_color("IMP+") == method_color("imp-plus") == METHOD_COLORS["imp_plus"]
+    # unknown names: a stable colour, not one of the registered methods' colours
+    assert method_color("my_new_method") == method_color("my_new_method")
+    assert method_color("my_new_method") not in METHOD_COLORS.values()
+
+
+# ------------------------------------------------------------------------------------ summaries
+
+
+def test_summarize_runs_mean_std_over_seeds():
+    s = summarize_runs(_runs())
+    assert list(s["method"]) == ["dense", "imp", "imp", "gmp"]  # registry order
+    imp98 = s[(s["method"] == "imp") & (s["goal_sparsity"] == 0.98)].iloc[0]
+    assert imp98["schedule"] == "llr"
+    assert imp98["n_seeds"] == 2
+    assert imp98["top1_mean"] == pytest.approx(0.81)
+    assert imp98["top1_std"] == pytest.approx(np.std([0.80, 0.82], ddof=1))
+    assert imp98["speedup_mean"] == pytest.approx(30.0)
+    assert imp98["run_ids"] == ["s1-imp-0.98-0", "s1-imp-0.98-1"]
+    gmp = s[s["method"] == "gmp"].iloc[0]
+    assert gmp["schedule"] == ""  # NaN schedule -> ""
+    assert gmp["sparsity_mean"] == pytest.approx(0.9)
+
+
+def test_only_seeds_are_averaged_never_different_configurations():
+    df = _runs()
+    df["method_args"] = ['{"schedule": "llr"}' if m == "imp" else "{}" for m in df["method"]]
+    df["weight_decay"] = 1e-4
+    # a second GMP configuration (another weight decay), 2 seeds at the same goal sparsity
+    extra = df[df["method"] == "gmp"].copy()
+    extra["weight_decay"] = 5e-4
+    extra["top1"] = [0.5, 0.6]
+    extra["run_id"] = ["gmp-wd-0", "gmp-wd-1"]
+    s = summarize_runs(pd.concat([df, extra], ignore_index=True))
+    gmp = s[s["method"] == "gmp"]
+    assert len(gmp) == 2 and gmp["n_seeds"].tolist() == [2, 2]
+    assert sorted(gmp["top1_mean"]) == pytest.approx([0.55, 0.86])
+    assert sorted(gmp["variant"]) == ["weight_decay=0.0001", "weight_decay=0.0005"]
+    assert s.loc[s["method"] == "imp", "variant"].tolist() == ["", ""]  # only one config
+    fig = accuracy_vs_sparsity(pd.concat([df, extra], ignore_index=True))
+    gmp_legend = [t.name for t in fig.data if t.legendgroup == "gmp" and t.showlegend]
+    assert gmp_legend == ["GMP (weight_decay=0.0001)", "GMP (weight_decay=0.0005)"]
+
+
+def test_summarize_runs_single_seed_has_nan_std_and_empty_table_is_empty():
+    s = summarize_runs(_runs().iloc[[0]])
+    assert s["n_seeds"].tolist() == [1] and np.isnan(s["top1_std"].iloc[0])
+    assert summarize_runs(pd.DataFrame()).empty
+
+
+# ---------------------------------------------------------------------------------------- figure
+
+
+def _by_kind(fig, kind):
+    return [t for t in fig.data if t.meta["kind"] == kind]
+
+
+def test_one_trace_group_per_method_and_consistent_colours():
+    fig = accuracy_vs_sparsity(_runs())
+    assert {t.legendgroup for t in fig.data} == {"dense", "imp", "gmp"}
+    for group in ("dense", "imp", "gmp"):
+        traces = [t for t in fig.data if t.legendgroup == group]
+        assert len(traces) == 2  # seeds + mean
+        assert {t.marker.color for t in traces} == {method_color(group)}
+        assert sum(bool(t.showlegend) for t in traces) == 1
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["Dense", "IMP · LLR", "GMP"]
+
+
+def test_points_and_means_are_the_runs_in_percent():
+    fig = accuracy_vs_sparsity(_runs())
+    imp_seeds = next(t for t in _by_kind(fig, "seeds") if t.legendgroup == "imp")
+    assert list(imp_seeds.y) == pytest.approx([88.0, 86.0, 80.0, 82.0])
+    imp_mean = next(t for t in _by_kind(fig, "mean") if t.legendgroup == "imp")
+    assert list(imp_mean.y) == pytest.approx([87.0, 81.0])
+    assert list(imp_mean.error_y.array) == pytest.approx([100 * np.std([0.88, 0.86], ddof=1)] * 2)
+    # initial x: 1 / (1 - sparsity) on a log axis
+    assert list(imp_mean.x) == pytest.approx([10.0, 50.0])
+    assert fig.layout.xaxis.type == "log"
+    assert "sparsity" in fig.layout.xaxis.title.text.lower()
+    assert "%" in fig.layout.yaxis.title.text
+
+
+def test_sparsity_axis_is_labelled_in_percent_near_one():
+    fig = accuracy_vs_sparsity(_runs())
+    ticks = dict(zip(fig.layout.xaxis.ticktext, fig.layout.xaxis.tickvals))
+    assert ticks["90 %"] == pytest.approx(10.0)
+    assert ticks["99 %"] == pytest.approx(100.0)
+    assert ticks["99.9 %"] == pytest.approx(1000.0)
+    # sparsity 1 (everything pruned) stays finite
+    df = _runs()
+    df.loc[df.index[-1], "sparsity_prunable"] = 1.0
+    xs = [x for t in accuracy_vs_sparsity(df).data for x in t.x if x is not None]
+    assert all(np.isfinite(xs))
+
+
+def test_x_axis_dropdown_buttons_switch_the_data():
+    df = _runs()
+    fig = accuracy_vs_sparsity(df)
+    assert len(fig.layout.updatemenus) == 1  # one setting: no setting dropdown
+    menu = fig.layout.updatemenus[0]
+    labels = [b.label for b in menu.buttons]
+    assert labels == ["x: actual sparsity", "x: theoretical speedup", "x: relative training time"]
+    assert menu.active == 0
+    imp_seeds_i = next(i for i, t in enumerate(fig.data)
+                       if t.legendgroup == "imp" and t.meta["kind"] == "seeds")
+    imp = df[df["method"] == "imp"].sort_values(["goal_sparsity", "run_id"])
+    expected = {
+        "x: actual sparsity": list(1 / (1 - imp["sparsity_prunable"])),
+        "x: theoretical speedup": list(imp["theoretical_speedup"]),
+        "x: relative training time": list(imp["relative_time"]),
+    }
+    titles = set()
+    for button in menu.buttons:
+        assert button.method == "update"
+        data_update, layout_update = button.args
+        assert len(data_update["x"]) == len(fig.data)  # one x array per trace
+        assert data_update["x"][imp_seeds_i] == pytest.approx(expected[button.label])
+        titles.add(layout_update["xaxis.title.text"])
+    assert len(titles) == 3
+    types = [b.args[1]["xaxis.type"] for b in menu.buttons]
+    assert types == ["log", "log", "linear"]
+    # the speedup/time views drop the sparsity tick labels
+    assert menu.buttons[0].args[1]["xaxis.tickvals"]
+    assert menu.buttons[1].args[1]["xaxis.tickvals"] is None
+    # the figure starts in the state of the active button
+    assert list(fig.data[imp_seeds_i].x) == pytest.approx(expected["x: actual sparsity"])
+    # ... or another one, if asked
+    fig2 = accuracy_vs_sparsity(df, x="speedup")
+    assert fig2.layout.updatemenus[0].active == 1
+    assert list(fig2.data[imp_seeds_i].x) == pytest.approx(expected["x: theoretical speedup"])
+
+
+def test_setting_dropdown_when_several_settings():
+    df = pd.concat([_runs("a"), _runs("b")], ignore_index=True)
+    fig = accuracy_vs_sparsity(df)
+    assert len(fig.layout.updatemenus) == 2
+    menu = fig.layout.updatemenus[1]
+    assert [b.label for b in menu.buttons] == ["setting: a", "setting: b"]
+    for button, setting in zip(menu.buttons, ("a", "b")):
+        visible = button.args[0]["visible"]
+        assert visible == [t.meta["setting"] == setting for t in fig.data]
+        assert setting in button.args[1]["title.text"]
+    assert [bool(t.visible) for t in fig.data] == [t.meta["setting"] == "a" for t in fig.data]
+
+
+def test_hover_shows_run_id_and_method():
+    df = _runs()
+    fig = accuracy_vs_sparsity(df)
+    for t in _by_kind(fig, "seeds"):
+        runs = df[df["method"] == t.legendgroup].sort_values(["goal_sparsity", "run_id"])
+        assert len(t.hovertext) == len(runs)
+        for text, run_id in zip(t.hovertext, runs["run_id"]):
+            assert run_id in text
+            assert t.meta["series"] in text
+        assert "%{hovertext}" in t.hovertemplate
+    imp_mean = next(t for t in _by_kind(fig, "mean") if t.legendgroup == "imp")
+    assert "s1-imp-0.9-0" in imp_mean.hovertext[0] and "s1-imp-0.9-1" in imp_mean.hovertext[0]
+
+
+def test_empty_table_and_missing_columns():
+    fig = accuracy_vs_sparsity(pd.DataFrame())
+    assert len(fig.data) == 0
+    assert "No finished runs" in fig.layout.annotations[0].text
+    with pytest.raises(ValueError, match="top1"):
+        accuracy_vs_sparsity(_runs().drop(columns="top1"))
+    with pytest.raises(ValueError):
+        accuracy_vs_sparsity(_runs(), x="nonsense")
+
+
+# ------------------------------------------------------------------------------------------ show
+
+
+def test_figure_bundle_has_both_mimetypes_and_no_plotly_js():
+    fig = accuracy_vs_sparsity(_runs())
+    bundle = figure_bundle(fig)
+    assert {"application/vnd.plotly.v1+json", "text/html", "text/plain"} <= set(bundle)
+    spec = bundle["application/vnd.plotly.v1+json"]
+    json.dumps(spec)  # JSON-serialisable as is
+    assert len(spec["data"]) == len(fig.data) and "layout" in spec
+    html = bundle["text/html"]
+    assert 'class="plotly-graph-div"' in html and "Plotly.newPlot" in html
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html)  # loads nothing itself ...
+    assert "<script src=\"http" not in html and "https://cdn" not in html
+    assert "plotly.js v" not in html and len(html) < 200_000  # ... and inlines no plotly.js
+    assert "s1-imp-0.9-0" in html  # the figure's data is in the HTML
+
+
+def test_div_ids_are_unique_per_display():
+    fig = accuracy_vs_sparsity(_runs())
+    ids = {re.search(r'id="([^"]+)" class="plotly-graph-div"', figure_bundle(fig)["text/html"])[1]
+           for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_show_displays_the_raw_bundle(monkeypatch):
+    import IPython.display
+
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)))
+    assert show(accuracy_vs_sparsity(_runs())) is None
+    (args, kwargs), = calls
+    assert kwargs == {"raw": True}
+    assert {"application/vnd.plotly.v1+json", "text/html"} <= set(args[0])
