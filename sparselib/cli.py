@@ -95,9 +95,9 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 def cmd_methods(a: argparse.Namespace) -> None:
     import pandas as pd
 
-    from .methods import METHODS
+    from .methods import ordered_methods
 
-    table = pd.DataFrame([cls.overview() for cls in METHODS.values()]).set_index("method")
+    table = pd.DataFrame([cls.overview() for cls in ordered_methods()]).set_index("method")
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
         print(table.to_string())
 

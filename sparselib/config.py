@@ -75,6 +75,9 @@ class RunConfig:
             raise ConfigError(f"method: {e}") from None
         if not 0.0 <= self.goal_sparsity < 1.0:
             _fail("goal_sparsity", self.goal_sparsity, "must lie in [0, 1), e.g. 0.9 for 90 % of the weights pruned")
+        if not cls.explicit and self.goal_sparsity != 0.0:
+            _fail("goal_sparsity", self.goal_sparsity, f"method {self.method!r} controls sparsity implicitly through "
+                  f"its own hyper-parameters (method_args): leave goal_sparsity at 0")
         if cls.explicit and cls.name != "dense" and self.goal_sparsity <= 0.0:
             _fail("goal_sparsity", self.goal_sparsity, f"method {self.method!r} needs a goal sparsity in (0, 1)")
         if cls.name == "dense" and self.goal_sparsity != 0.0:
@@ -93,7 +96,7 @@ class RunConfig:
         if any(not 0 < m < self.epochs for m in self.lr_milestones):
             _fail("lr_milestones", self.lr_milestones, f"each milestone must lie in (0, epochs={self.epochs})")
         try:
-            self.hparams()
+            cls.check_config(self, self.hparams())
         except (TypeError, ValueError) as e:
             raise ConfigError(f"method_args for {self.method!r}: {e}") from None
 

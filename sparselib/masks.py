@@ -123,6 +123,22 @@ def prune_global(masks: Masks, sparsity: float, optimizer: torch.optim.Optimizer
         masks.zero_momentum(optimizer)
 
 
+@torch.no_grad()
+def prune_and_measure(masks: Masks, model: nn.Module, sparsity: float,
+                      optimizer: torch.optim.Optimizer | None = None) -> tuple[float, float]:
+    """Prune globally to ``sparsity`` and return ``(d, p)`` for ALLR (SPEC §6): ``d = ‖θ − θ_pruned‖₂ / ‖θ‖₂`` over all
+    parameters and ``p`` = the fraction of the still-unpruned prunable weights that this step removed."""
+    before = [p.detach().clone() for p in masks.params]
+    kept_before = sum(int(m.sum()) for m in masks.masks)
+    prune_global(masks, sparsity, optimizer)
+    kept_after = sum(int(m.sum()) for m in masks.masks)
+    removed_sq = sum(((b - p).double() ** 2).sum() for b, p in zip(before, masks.params))
+    after_sq = sum((p.detach().double() ** 2).sum() for p in model.parameters())
+    total = float(torch.sqrt(after_sq + removed_sq))  # pruning only zeroes entries: ‖θ‖² = ‖θ_pruned‖² + ‖removed‖²
+    distance = float(torch.sqrt(removed_sq)) / total if total > 0 else 0.0
+    return distance, (1.0 - kept_after / kept_before) if kept_before else 0.0
+
+
 def sparsity_of(model: nn.Module, names: Iterable[str] | None = None) -> tuple[float, float]:
     """(sparsity over prunable weights, sparsity over all parameters), measured as fractions of exact zeros."""
     names = set(names) if names is not None else set(prunable_names(model))

@@ -72,6 +72,8 @@ PRESETS: dict[str, Preset] = {
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),
         methods=(MethodGrid("imp", ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)),
+                 MethodGrid("imp_plus", ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)),
+                 MethodGrid("bimp", ({"n_train_budget": 2, "pruning_interval": 1},)),
                  MethodGrid("gmp", ({"pruning_interval": 1},))),
     ),
     "mini": Preset(
@@ -79,6 +81,8 @@ PRESETS: dict[str, Preset] = {
         description="Fashion-MNIST (12k training images), ResNet-20 at width 8, 6 epochs: ~1 minute per run on 2 cores",
         base=_MINI, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1),
         methods=(MethodGrid("imp", ({"n_phases": 1, "epochs_per_phase": 2, "schedule": "llr"},)),
+                 MethodGrid("imp_plus", ({"n_phases": 1, "epochs_per_phase": 2, "schedule": "llr"},)),
+                 MethodGrid("bimp", ({"n_train_budget": 3, "pruning_interval": 1},)),
                  MethodGrid("gmp", ({"pruning_interval": 1},))),
         notes={"data": "Fashion-MNIST, a fixed-seed class-balanced subset of 12,000 training images (10 % held out "
                        "for validation), the full 10,000-image test set, no augmentation",

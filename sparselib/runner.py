@@ -79,7 +79,8 @@ def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], No
             raise RunError(f"{stored} holds a different configuration with the same id; move the folder away")
 
     method_cls = get_method(cfg.method)
-    reference = _reference(cfg, runtime, log) if method_cls.needs_dense else None
+    reference_cfg = method_cls.reference_config(cfg)
+    reference = _reference(reference_cfg, runtime, log) if reference_cfg is not None else None
     device = runtime.resolved_device()
     if runtime.num_threads:
         torch.set_num_threads(runtime.num_threads)
@@ -109,8 +110,7 @@ def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], No
     return metrics
 
 
-def _reference(cfg: RunConfig, runtime: Runtime, log) -> Reference:
-    dense_cfg = cfg.dense_config()
+def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:
     dense_metrics = run(dense_cfg, runtime, log=log)
     folder = run_dir(dense_cfg, runtime)
     weights = folder / "final.pt"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from .schedules import _check_int
+
 __all__ = ["bimp_cycles", "gmp_targets", "imp_prune_rate", "imp_targets"]
 
 
@@ -20,14 +22,6 @@ def _check_goal(goal: object, name: str = "goal") -> float:
             or not 0.0 <= goal < 1.0:
         raise ValueError(f"{name} must be a number in [0, 1), got {goal!r}")
     return float(goal)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return value
 
 
 def imp_prune_rate(goal: float, n_phases: int) -> float:

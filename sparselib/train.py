@@ -154,8 +154,8 @@ class Trainer:
         """Train to the end (resuming from the last checkpoint) and return the final measurements."""
         s, method = self.state, self.method
         total = method.total_epochs()
+        method.on_train_start(s)  # first: reparametrizations and extra parameters must exist before state loads
         self._resume()
-        method.on_train_start(s)
         bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
                    desc=f"{self.cfg.method} {self.run_dir.name}", unit="it", leave=False)
         try:

@@ -36,10 +36,14 @@ def test_imp_run_writes_its_folder_and_reuses_the_dense_run(tmp_path):
     assert json.loads((folder / "config.json").read_text())["run_id"] == cfg.run_id
     prov = json.loads((folder / "provenance.json").read_text())
     assert prov["torch"] == torch.__version__ and prov["device"] == "cpu"
-    # the dense run of the same setting and seed ran first, in its own folder
-    dense = cfg.dense_config()
+    # the dense run it starts from (restricted IMP: the same setting and seed, shortened to leave room for
+    # retraining in the dense budget) ran first, in its own folder
+    from sparselib.methods import get_method
+
+    dense = get_method("imp").reference_config(cfg)
+    assert dense.method == "dense" and dense.seed == cfg.seed and dense.epochs == cfg.epochs - 2
     assert (run_dir(dense, rt(tmp_path)) / "metrics.json").exists()
-    assert metrics["dense_run_id"] == dense.run_id
+    assert metrics["dense_run_id"] == cfg.dense_config().run_id  # relative time is against full dense training
     # exact sparsity: round(0.9 * prunable) zeros among the prunable weights
     weights = final_weights(cfg, rt(tmp_path))
     mask = load_torch(folder / "mask.pt")
@@ -47,9 +51,9 @@ def test_imp_run_writes_its_folder_and_reuses_the_dense_run(tmp_path):
     assert zeros == round(0.9 * metrics["prunable"])
     assert all(bool((weights[k][~m] == 0).all()) for k, m in mask.items())
     # the epochs of IMP: 2 phases x 1 epoch, on top of the dense run's 4
-    assert metrics["epochs"] == 2 and metrics["epochs_total"] == 2 + SMOKE.base.epochs
+    assert metrics["epochs"] == 2 and metrics["epochs_total"] == SMOKE.base.epochs
     lrs = json.loads((folder / "lr.json").read_text())
-    assert len(lrs) == 2 * len(json.loads((run_dir(dense, rt(tmp_path)) / "lr.json").read_text())) // 4
+    assert len(lrs) == len(json.loads((run_dir(dense, rt(tmp_path)) / "lr.json").read_text()))
 
     # running again does nothing, says so, and does not touch the dense run either
     dense_mtime = (run_dir(dense, rt(tmp_path)) / "metrics.json").stat().st_mtime_ns
@@ -147,15 +151,17 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_runs(tmp_path, mon
 
 
 def test_tidy_table_has_one_row_per_run_and_relative_time(tmp_path):
-    run(SMOKE.config("imp", 0.9), rt(tmp_path))
+    run(SMOKE.config("imp_plus", 0.9), rt(tmp_path))
     run(SMOKE.config("gmp", 0.9), rt(tmp_path))
     df = collect_runs(tmp_path)
     assert list(df.columns[:len(COLUMNS)]) == COLUMNS
-    assert sorted(df["method"]) == ["dense", "gmp", "imp"]
+    assert sorted(df["method"]) == ["dense", "gmp", "imp_plus"]
     dense = df[df.method == "dense"].iloc[0]
-    imp = df[df.method == "imp"].iloc[0]
+    imp = df[df.method == "imp_plus"].iloc[0]
+    gmp = df[df.method == "gmp"].iloc[0]
     assert dense.relative_time == 1.0
     assert imp.relative_time == pytest.approx((dense.wall_time_s + imp.wall_time_s) / dense.wall_time_s)
+    assert gmp.relative_time == pytest.approx(gmp.wall_time_s / dense.wall_time_s)
     assert imp.schedule == "llr" and imp.goal_sparsity == 0.9 and imp.setting == "smoke"
     assert imp.sparsity_prunable == pytest.approx(0.9, abs=1e-3) and imp.theoretical_speedup > 1
     assert collect_runs(tmp_path / "nothing").empty

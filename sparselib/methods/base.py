@@ -19,6 +19,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 METHODS: dict[str, type["Method"]] = {}
 
+#: The order in which the study lists methods (tables, overview); methods not named here follow, alphabetically.
+STUDY_ORDER = ("dense", "imp", "imp_plus", "bimp", "gmp", "dpf", "gsm", "lc", "dnw", "cs", "str", "dst")
+
+
+def ordered_methods() -> list[type["Method"]]:
+    rank = {name: i for i, name in enumerate(STUDY_ORDER)}
+    return sorted(METHODS.values(), key=lambda c: (rank.get(c.name, len(rank)), c.name))
+
 
 def register(cls: type["Method"]) -> type["Method"]:
     """Class decorator: make a method available by its ``name``."""
@@ -60,11 +68,23 @@ class Method:
     pruning_stable: ClassVar[bool] = True      # no accuracy collapse after the final pruning
     sparsity_agnostic: ClassVar[bool] = False  # dense training does not depend on the goal sparsity
     needs_dense: ClassVar[bool] = False        # starts from the trained dense run of the same setting and seed
+    retrains: ClassVar[bool] = False           # prune–retrain cycles after (or instead of) sparse training
+    search: ClassVar[dict[str, tuple]] = {}    # hyper-parameter values the study searches (Table 3, presets)
     reference: ClassVar[str] = ""
 
     def __init__(self, cfg: "RunConfig", hparams: Any):
         self.cfg = cfg
         self.hp = hparams
+
+    @classmethod
+    def check_config(cls, cfg: "RunConfig", hparams: Any) -> None:
+        """Raise ValueError if the hyper-parameters do not fit the setting (called when a config is built)."""
+        cls.reference_config(cfg)
+
+    @classmethod
+    def reference_config(cls, cfg: "RunConfig") -> "RunConfig | None":
+        """The dense run this method starts from (None: it trains from scratch)."""
+        return cfg.dense_config() if cls.needs_dense else None
 
     # -- plan ------------------------------------------------------------------------------------------------
     def total_epochs(self) -> int:
@@ -83,7 +103,9 @@ class Method:
 
     # -- hooks -------------------------------------------------------------------------------------------------
     def on_train_start(self, state: "TrainState") -> None:
-        """After model, optimizer and masks exist, before the first epoch (also on resume, after loading)."""
+        """After model, optimizer and masks exist, before the first epoch and before a checkpoint is loaded
+        (register parametrizations and add extra parameters to ``state.optimizer`` here; their values are then
+        restored from the checkpoint when resuming)."""
 
     def on_epoch_start(self, state: "TrainState") -> None:
         """Before the epoch's first step: pruning steps happen here."""
@@ -125,6 +147,8 @@ class Method:
             "pruning-stable": cls.pruning_stable,
             "sparsity-agnostic training": cls.sparsity_agnostic,
             "needs dense run": cls.needs_dense,
+            "retrains": cls.retrains,
             "hyper-parameters": ", ".join(f"{f.name}={f.default!r}" for f in fields) or "—",
+            "searched": "; ".join(f"{k} in {list(v)}" for k, v in cls.search.items()) or "—",
             "reference": cls.reference,
         }

@@ -31,6 +31,10 @@ class GMP(Method):
     sparsity_agnostic = False
     reference = "Zhu & Gupta 2017"
 
+    @classmethod
+    def check_config(cls, cfg, hparams):
+        gmp_targets(cfg.goal_sparsity or 0.5, cfg.epochs, hparams.pruning_interval)
+
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
         self.targets = gmp_targets(cfg.goal_sparsity, cfg.epochs, hparams.pruning_interval)

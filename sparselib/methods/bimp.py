@@ -1,0 +1,94 @@
+"""BIMP: budgeted IMP (Zimmer, Spiegel, Pokutta 2023, "How I Learned to Stop Worrying and Love Retraining").
+
+IMP inside the epoch budget of ordinary dense training, from scratch: train dense for ``n_train_budget`` epochs with
+the learning rate decaying linearly to 0, then ``(epochs − n_train_budget) // pruning_interval`` prune–retrain
+cycles.  Cycle t prunes (global magnitude) to ``1 − (1 − s)^((t+1)/n_cycles)`` and retrains ``pruning_interval``
+epochs (the last cycle takes any leftover epochs) with a linear schedule that warms up over its first 10 % to the
+initial learning rate and then decays to 0 (LLR); the last cycle starts at ALLR's adaptive value instead.  Total
+epochs = the dense run's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..masks import prune_and_measure
+from ..schedules import RetrainContext, dense_schedule, retrain_schedule
+from ..sparsity import bimp_cycles
+from .base import Method, register
+
+
+@dataclass(frozen=True)
+class BIMPHparams:
+    n_train_budget: int = 4     # dense epochs before the first pruning step
+    pruning_interval: int = 1   # epochs of retraining per cycle
+
+    def __post_init__(self):
+        if self.n_train_budget < 1:
+            raise ValueError(f"n_train_budget={self.n_train_budget!r} must be at least 1 epoch")
+        if self.pruning_interval < 1:
+            raise ValueError(f"pruning_interval={self.pruning_interval!r} must be at least 1 epoch")
+
+
+@register
+class BIMP(Method):
+    name = "bimp"
+    Hparams = BIMPHparams
+    explicit = True
+    pruning_stable = False
+    sparsity_agnostic = False
+    retrains = True
+    reference = "Zimmer, Spiegel, Pokutta 2023"
+
+    @classmethod
+    def check_config(cls, cfg, hparams):
+        if hparams.n_train_budget + hparams.pruning_interval > cfg.epochs:
+            raise ValueError(f"n_train_budget={hparams.n_train_budget} + pruning_interval={hparams.pruning_interval} "
+                             f"leaves no prune-retrain cycle within epochs={cfg.epochs}")
+
+    def __init__(self, cfg, hparams):
+        super().__init__(cfg, hparams)
+        self.cycles = bimp_cycles(cfg.epochs, hparams.n_train_budget, hparams.pruning_interval, cfg.goal_sparsity)
+        self.cycle_lrs: list[float] = []
+
+    def test_epochs(self) -> set[int]:
+        return {start + length for start, length, _ in self.cycles} | {self.hp.n_train_budget}
+
+    def _cycle(self, epoch: int):
+        for t, (start, length, target) in enumerate(self.cycles):
+            if start <= epoch < start + length:
+                return t, start, length, target
+        return None
+
+    def on_epoch_start(self, state):
+        found = self._cycle(state.epoch)
+        if found is None or found[1] != state.epoch:
+            return
+        t, start, length, target = found
+        state.reset_momentum()
+        distance, fraction = prune_and_measure(state.masks, state.model, target, state.optimizer)
+        last = t == len(self.cycles) - 1
+        ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(length),
+                             train_epochs=float(self.cfg.epochs))
+        self.cycle_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr], ctx)
+        self._pruned = {"pruned_val_acc": state.evaluate("val"), "phase": t + 1}
+
+    def epoch_lrs(self, state):
+        n = state.iters_per_epoch
+        found = self._cycle(state.epoch)
+        if found is None:  # the dense phase: linear decay to 0 over n_train_budget epochs
+            lrs = dense_schedule("linear", self.cfg.lr, self.hp.n_train_budget, n)
+            return lrs[state.epoch * n:(state.epoch + 1) * n]
+        i = state.epoch - found[1]
+        return self.cycle_lrs[i * n:(i + 1) * n]
+
+    def on_epoch_end(self, state):
+        row, self._pruned = getattr(self, "_pruned", {}), {}
+        return row
+
+    def state_dict(self):
+        return {"cycle_lrs": torch.tensor(self.cycle_lrs, dtype=torch.float64)}
+
+    def load_state_dict(self, state):
+        self.cycle_lrs = state["cycle_lrs"].tolist()

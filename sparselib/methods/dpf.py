@@ -1,0 +1,133 @@
+"""DPF: Dynamic Pruning with Feedback (Lin, Stich, Barba, Dmitriev & Jaggi 2020, "Dynamic Model Pruning with
+Feedback", ICLR 2020), as used by Zimmer, Spiegel & Pokutta 2023 (SPEC §6).
+
+The sparsity target follows GMP's cubic schedule (:func:`sparselib.sparsity.gmp_targets`; between pruning epochs the
+last reached target holds, 0 before the first).  Every ``mask_interval`` iterations the mask is recomputed by global
+magnitude from the *dense* weights — not only shrinking: pruned weights whose dense value has grown come back.  The
+forward and backward passes use the masked weights ``w ⊙ m``; the gradient computed there is applied to all dense
+weights (straight-through, the "feedback"), and the optimizer (momentum, weight decay) updates the dense weights.  At
+the end the model is hard pruned to the goal by global magnitude of the dense weights.
+
+Implementation: each prunable module's ``weight`` gets a :mod:`torch.nn.utils.parametrize` parametrization whose mask
+is a buffer of the parametrization module, so it is part of the model's ``state_dict`` (checkpointed and restored on
+resume).  ``parametrizations.weight.original`` is the very Parameter the optimizer and ``state.masks`` hold; removing
+the parametrizations with ``leave_parametrized=False`` puts that Parameter back as a plain ``weight``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from ..sparsity import gmp_targets
+from .base import Method, register
+from .gsm import final_hard_prune, global_drop_mask, n_pruned
+
+
+class _StraightThroughMask(torch.autograd.Function):
+    """``w ⊙ mask`` forward, identity backward (the gradient at the masked point reaches every dense weight)."""
+
+    @staticmethod
+    def forward(ctx, weight, mask):
+        return weight * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class DPFMask(nn.Module):
+    """Parametrization ``weight ↦ weight ⊙ mask`` with a straight-through gradient; the mask is a bool buffer."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mask", torch.ones_like(weight, dtype=torch.bool))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return _StraightThroughMask.apply(weight, self.mask)
+
+
+@dataclass(frozen=True)
+class DPFHparams:
+    pruning_interval: int = 1  # epochs between steps of GMP's sparsity schedule (Δ)
+    mask_interval: int = 16    # iterations between mask recomputations
+
+    def __post_init__(self):
+        for name in ("pruning_interval", "mask_interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                unit = "epochs" if name == "pruning_interval" else "iterations"
+                raise ValueError(f"{name}={value!r} must be an integer >= 1 ({unit})")
+
+
+@register
+class DPF(Method):
+    name = "dpf"
+    Hparams = DPFHparams
+    explicit = True
+    pruning_stable = True
+    sparsity_agnostic = False
+    needs_dense = False
+    reference = "Lin et al. 2020"
+
+    @classmethod
+    def check_config(cls, cfg, hparams):
+        super().check_config(cfg, hparams)
+        gmp_targets(cfg.goal_sparsity or 0.5, cfg.epochs, hparams.pruning_interval)
+
+    def __init__(self, cfg, hparams):
+        super().__init__(cfg, hparams)
+        targets = gmp_targets(cfg.goal_sparsity, cfg.epochs, hparams.pruning_interval)
+        self.epoch_targets, current = [], 0.0
+        for epoch in range(cfg.epochs):
+            current = targets.get(epoch, current)
+            self.epoch_targets.append(current)
+        self.modules: list[nn.Module] = []
+        self.buffers: list[torch.Tensor] = []
+
+    def target(self, epoch: int) -> float:
+        """The sparsity in force during ``epoch``: GMP's last reached target."""
+        return self.epoch_targets[min(epoch, len(self.epoch_targets) - 1)]
+
+    def on_train_start(self, state):
+        owners = dict(state.model.named_modules())
+        self.modules, self.buffers = [], []
+        for name, param in zip(state.masks.names, state.masks.params):
+            module_name, _, attr = name.rpartition(".")
+            module = owners[module_name]
+            if attr != "weight" or module.weight is not param:
+                raise RuntimeError(f"DPF expects {name} to be the weight of module {module_name!r}")
+            parametrize.register_parametrization(module, "weight", DPFMask(param))
+            if module.parametrizations.weight.original is not param:  # the optimizer must keep updating it
+                raise RuntimeError(f"register_parametrization replaced the Parameter {name}")
+            self.modules.append(module)
+            self.buffers.append(module.parametrizations.weight[0].mask)
+        state.masks.set(self.buffers)  # the same tensors (bool, same device): history reports the live sparsity
+
+    @torch.no_grad()
+    def update_mask(self, state) -> None:
+        """Recompute the mask by global magnitude of the dense weights, at the current epoch's target."""
+        params = state.masks.params
+        n = sum(p.numel() for p in params)
+        mags = torch._foreach_abs([p.detach() for p in params])
+        keep = global_drop_mask(mags, n_pruned(n, self.target(state.epoch)), dtype=torch.bool, drop_value=False)
+        for buf, k in zip(self.buffers, keep):
+            buf.copy_(k)
+        state.masks.set(self.buffers)  # re-link after a resume loaded state.masks from the checkpoint
+
+    def after_backward(self, state):
+        pass  # every dense weight gets its gradient
+
+    def after_step(self, state):
+        if (state.step + 1) % self.hp.mask_interval == 0:  # the mask for the next mask_interval forward passes
+            self.update_mask(state)
+
+    def on_train_end(self, state):
+        for i, module in enumerate(self.modules):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
+            if module.weight is not state.masks.params[i]:  # not expected (torch keeps the Parameter); be safe
+                state.masks.params[i] = module.weight
+        self.modules, self.buffers = [], []
+        final_hard_prune(state, self.cfg.goal_sparsity)

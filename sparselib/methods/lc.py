@@ -1,0 +1,108 @@
+"""LC: the Learning-Compression algorithm for pruning (Carreira-Perpiñán & Idelbayev 2018, "'Learning-Compression'
+Algorithms for Neural Net Pruning", CVPR 2018), in the form Zimmer, Spiegel & Pokutta 2023 use (SPEC §6).
+
+Weight decay acts only on the ``k = round(s·n)`` smallest-magnitude prunable weights: the penalty
+``wd/2 · ‖θ − Proj_k(θ)‖²``, where ``Proj_k`` zeroes those ``k`` entries (one global ranking over all Conv2d/Linear
+weights), whose gradient is ``wd·θ`` on the entries ``Proj_k`` zeroes and 0 on the kept ones.  The projection is
+recomputed every ``projection_interval`` iterations.  The optimizer's ordinary weight decay is switched off for the
+prunable weights (they move to a second parameter group with ``weight_decay=0``); non-prunable parameters keep it.
+At the end, the model is hard pruned to the goal by global magnitude.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .base import Method, register
+from .gsm import final_hard_prune, global_drop_mask, n_pruned, prune_residual
+
+
+@dataclass(frozen=True)
+class LCHparams:
+    weight_decay: float | None = None  # strength of the LC penalty (None: the setting's weight_decay)
+    projection_interval: int = 1       # iterations between recomputations of Proj_k
+
+    def __post_init__(self):
+        wd = self.weight_decay
+        if wd is not None and (isinstance(wd, bool) or not isinstance(wd, (int, float)) or not math.isfinite(wd)
+                               or wd < 0):
+            raise ValueError(f"weight_decay={wd!r} must be None (the setting's weight decay) or a number >= 0")
+        pi = self.projection_interval
+        if isinstance(pi, bool) or not isinstance(pi, int) or pi < 1:
+            raise ValueError(f"projection_interval={pi!r} must be an integer >= 1 (iterations)")
+
+
+def split_prunable_group(optimizer: torch.optim.Optimizer, prunable: list[torch.Tensor]) -> dict:
+    """Move ``prunable`` out of their parameter groups into one new group with ``weight_decay=0`` (the other
+    settings copied from the group that held the first of them); returns the new group.  Deterministic, so a
+    checkpoint written after the split loads into an optimizer split the same way."""
+    ids = {id(p) for p in prunable}
+    source = next(g for g in optimizer.param_groups if any(id(p) in ids for p in g["params"]))
+    for group in optimizer.param_groups:
+        group["params"] = [p for p in group["params"] if id(p) not in ids]
+    settings = {k: v for k, v in source.items() if k != "params"}
+    optimizer.add_param_group({**settings, "params": list(prunable), "weight_decay": 0.0})
+    return optimizer.param_groups[-1]
+
+
+@register
+class LC(Method):
+    name = "lc"
+    Hparams = LCHparams
+    explicit = True
+    pruning_stable = True
+    sparsity_agnostic = False
+    needs_dense = False
+    reference = "Carreira-Perpiñán & Idelbayev 2018"
+
+    def __init__(self, cfg, hparams):
+        super().__init__(cfg, hparams)
+        self.wd = cfg.weight_decay if hparams.weight_decay is None else float(hparams.weight_decay)
+        self.drop: list[torch.Tensor] | None = None  # 1.0 where Proj_k zeroes the weight, else 0.0
+        self.n_drop = 0
+        self.params: list[torch.Tensor] = []
+
+    def on_train_start(self, state):
+        self.params = list(state.masks.params)
+        split_prunable_group(state.optimizer, self.params)
+        self.n_drop = n_pruned(sum(p.numel() for p in state.masks.params), self.cfg.goal_sparsity)
+
+    @torch.no_grad()
+    def project(self, params: list[torch.Tensor]) -> None:
+        """Recompute Proj_k: mark the ``k`` smallest-magnitude prunable weights."""
+        mags = torch._foreach_abs([p.detach() for p in params])
+        self.drop = global_drop_mask(mags, self.n_drop, dtype=params[0].dtype, drop_value=1.0)
+
+    @torch.no_grad()
+    def after_backward(self, state):
+        params = state.masks.params
+        if self.drop is None or state.step % self.hp.projection_interval == 0:
+            self.project(params)
+        if self.wd == 0.0:
+            return
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        # grad += wd · θ ⊙ drop: the gradient of wd/2 · ‖θ − Proj_k(θ)‖²
+        torch._foreach_addcmul_([p.grad for p in params], [p.detach() for p in params], self.drop, value=self.wd)
+
+    def after_step(self, state):
+        pass  # nothing is hard-pruned during training
+
+    def on_epoch_end(self, state):
+        return {"prune_residual": prune_residual(state.masks.params, self.cfg.goal_sparsity)}
+
+    def on_train_end(self, state):
+        final_hard_prune(state, self.cfg.goal_sparsity)
+
+    # The projection only matters between recomputations (projection_interval > 1), but is saved always so that a
+    # resumed run continues with exactly the mask it had.
+    def state_dict(self):
+        return {"drop": [d.to(torch.bool).cpu() for d in self.drop] if self.drop is not None else None}
+
+    def load_state_dict(self, state):
+        drop = state.get("drop")  # on_train_start (which sets self.params) runs before a checkpoint loads
+        if drop is not None:
+            self.drop = [d.to(device=p.device, dtype=p.dtype) for d, p in zip(drop, self.params)]
