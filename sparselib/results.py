@@ -26,8 +26,9 @@ def default_results_dir() -> Path:
 def collect_runs(path: str | Path) -> pd.DataFrame:
     """All finished runs (folders with ``metrics.json``) under ``path``, one row each, columns :data:`COLUMNS` first.
 
-    ``relative_time`` = the run's whole pipeline time (dense pre-training included for IMP) / the wall time of the
-    dense run of the same setting and seed; NaN when that dense run is not in the table.
+    ``pipeline_time_s`` = the run's training wall time plus that of the dense run it started from (IMP, IMP+);
+    ``relative_time`` = pipeline time / the wall time of the dense run of the same setting and seed (NaN when a
+    needed run is not in the table).  Wall times exclude evaluation.
     """
     rows = []
     for metrics_file in sorted(Path(path).glob("**/metrics.json")):
@@ -43,8 +44,14 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
-    dense_time = df.loc[df["method"] == "dense"].set_index("run_id")["wall_time_s"]
-    df["relative_time"] = [t / dense_time[d] if d in dense_time.index and dense_time[d] > 0 else math.nan
+    wall = df.set_index("run_id")["wall_time_s"]
+    if "reference_run_id" not in df:
+        df["reference_run_id"] = None
+    # IMP's pipeline includes the dense run it started from; derived here, so re-measuring that run updates it
+    df["pipeline_time_s"] = [t + (wall.get(r, math.nan) if isinstance(r, str) else 0.0)
+                             for t, r in zip(df["wall_time_s"], df["reference_run_id"])]
+    dense = df.loc[df["method"] == "dense"].set_index("run_id")["wall_time_s"]
+    df["relative_time"] = [t / dense[d] if d in dense.index and dense[d] > 0 else math.nan
                            for t, d in zip(df["pipeline_time_s"], df["dense_run_id"])]
     rest = [c for c in df.columns if c not in COLUMNS]
     return df[COLUMNS + rest].sort_values(["setting", "method", "goal_sparsity", "seed"], ignore_index=True)

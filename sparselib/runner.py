@@ -118,8 +118,7 @@ def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:
         raise RunError(f"the dense run {folder} is finished but its weights (final.pt) are missing — results were "
                        f"copied without checkpoints. Move that folder away to retrain it, or copy final.pt back.")
     return Reference(state_dict=load_torch(weights), lrs=read_json(folder / "lr.json"),
-                     epochs=dense_metrics["epochs"], wall_time_s=dense_metrics["wall_time_s"],
-                     run_id=dense_cfg.run_id)
+                     epochs=dense_metrics["epochs"], run_id=dense_cfg.run_id)
 
 
 def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, Any], data: DataBundle,
@@ -139,7 +138,6 @@ def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, An
     save_torch(folder / "mask.pt", {k: v.cpu() for k, v in masks.as_dict().items()})
     write_json(folder / "mask_stats.json", stats)
     write_json(folder / "lr.json", [round(x, 10) for x in result["lr_log"]])
-    dense_time = reference.wall_time_s if reference else 0.0
     dense_epochs = reference.epochs if reference else 0
     metrics = {
         "run_id": cfg.run_id,
@@ -155,7 +153,7 @@ def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, An
         "epochs": result["epochs"],
         "epochs_total": result["epochs"] + dense_epochs,
         "wall_time_s": result["train_time_s"],
-        "pipeline_time_s": result["train_time_s"] + dense_time,
+        "reference_run_id": reference.run_id if reference else None,  # the dense run it started from
         "eval_time_s": result["eval_time_s"],
         "dense_run_id": cfg.dense_config().run_id,
         "device": str(s.device),

@@ -39,7 +39,6 @@ class Reference:
     state_dict: dict[str, torch.Tensor]
     lrs: list[float]          # the learning rate of every iteration of the dense run, as recorded
     epochs: int
-    wall_time_s: float
     run_id: str
 
 
@@ -58,11 +57,15 @@ class TrainState:
     epoch: int = 0
     step: int = 0
     lr_log: list[float] = field(default_factory=list)
+    eval_seconds: float = 0.0   # time spent evaluating, wherever it happens; never counted as training time
 
     @torch.no_grad()
     def evaluate(self, split: str) -> float:
         """Top-1 accuracy (fraction) on ``split`` ('val' or 'test'); NaN for an empty split."""
-        return evaluate(self.model, self.loaders[split], self.device)[0]
+        t = time.perf_counter()
+        acc = evaluate(self.model, self.loaders[split], self.device)[0]  # ends with a host sync (.item())
+        self.eval_seconds += time.perf_counter() - t
+        return acc
 
     def reset_momentum(self) -> None:
         self.optimizer.state.clear()
@@ -112,7 +115,6 @@ class Trainer:
         self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, lrs, loaders, reference)
         self.history: list[dict[str, Any]] = []
         self.train_time = 0.0
-        self.eval_time = 0.0
 
     # ------------------------------------------------------------------------------------------------------
     def _checkpoint(self) -> None:
@@ -124,7 +126,7 @@ class Trainer:
             "epoch": s.epoch, "step": s.step, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "masks": s.masks.state_dict(), "method": self.method.state_dict(), "rng": rng,
             "lr_log": torch.tensor(s.lr_log, dtype=torch.float64), "history": self.history,
-            "train_time": self.train_time, "eval_time": self.eval_time,
+            "train_time": self.train_time, "eval_time": s.eval_seconds,
         })
         write_csv(self.run_dir / "history.csv", self.history)
 
@@ -143,7 +145,7 @@ class Trainer:
         s.epoch, s.step = ck["epoch"], ck["step"]
         s.lr_log = ck["lr_log"].tolist()
         self.history = list(ck["history"])
-        self.train_time, self.eval_time = ck["train_time"], ck["eval_time"]
+        self.train_time, s.eval_seconds = ck["train_time"], ck["eval_time"]
 
     def _sync(self) -> None:
         if self.state.device.type == "cuda":
@@ -172,7 +174,7 @@ class Trainer:
     def _train_epoch(self, bar) -> None:
         s, method = self.state, self.method
         self._sync()
-        t0 = time.perf_counter()
+        t0, eval0 = time.perf_counter(), s.eval_seconds
         method.on_epoch_start(s)
         lrs = method.epoch_lrs(s)
         if len(lrs) != s.iters_per_epoch:
@@ -207,15 +209,14 @@ class Trainer:
         self._check_finite(loss_sum, s.iters_per_epoch - 1, lrs[-1])
         s.lr_log.extend(lrs)
         self._sync()
-        self.train_time += time.perf_counter() - t0
+        # measurements a method takes inside its hooks (e.g. IMP's accuracy right after pruning) are not training
+        self.train_time += time.perf_counter() - t0 - (s.eval_seconds - eval0)
 
-        t1 = time.perf_counter()
         row: dict[str, Any] = {"epoch": s.epoch + 1, "lr": lrs[-1], "train_loss": loss_sum.item() / len(lrs),
                                "train_acc": correct.item() / max(seen, 1), "val_acc": s.evaluate("val")}
         if s.epoch + 1 == method.total_epochs() or (s.epoch + 1) in method.test_epochs():
             row["test_acc"] = s.evaluate("test")
         row.update(method.on_epoch_end(s))
-        self.eval_time += time.perf_counter() - t1
         row["sparsity"] = 1.0 - _kept_fraction(s.masks)
         row["train_time_s"] = self.train_time
         self.history.append(row)
@@ -230,11 +231,9 @@ class Trainer:
 
     def _final(self) -> dict[str, Any]:
         s = self.state
-        t = time.perf_counter()
         top1 = s.evaluate("test")
         val = s.evaluate("val")
-        self.eval_time += time.perf_counter() - t
-        return {"top1": top1, "val_top1": val, "train_time_s": self.train_time, "eval_time_s": self.eval_time,
+        return {"top1": top1, "val_top1": val, "train_time_s": self.train_time, "eval_time_s": s.eval_seconds,
                 "epochs": self.method.total_epochs(), "history": self.history, "lr_log": s.lr_log}
 
 

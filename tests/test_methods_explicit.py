@@ -12,7 +12,8 @@ from sparselib.methods import get_method
 from sparselib.presets import get_preset
 from sparselib.runner import model_for, run, run_dir
 from sparselib.storage import load_torch
-from sparselib.train import Trainer, TrainState
+from sparselib.train import TrainState
+from test_runner import interrupt_after
 
 SMOKE = get_preset("smoke")
 METHODS = ("dpf", "gsm", "lc")
@@ -246,20 +247,6 @@ def test_smoke_run_reaches_the_goal_exactly_and_the_mask_survives_reloading(smok
     print(f"{method}: wall time {metrics['wall_time_s']:.3f}s = {metrics['wall_time_s'] / dense_time:.2f}x dense")
 
 
-def interrupt_after(monkeypatch, n_checkpoints):
-    original = Trainer._checkpoint
-    calls = {"n": 0}
-
-    def checkpoint_then_stop(self):
-        original(self)
-        calls["n"] += 1
-        if calls["n"] == n_checkpoints:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(Trainer, "_checkpoint", checkpoint_then_stop)
-
-
-# LC with a projection interval that does not divide the resume step (28): its saved projection must carry over
 @pytest.mark.parametrize("method, args", [("dpf", {}), ("gsm", {}), ("lc", {"projection_interval": 5})])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, method, args):
     cfg = SMOKE.config(method, 0.9, method_args=args)

@@ -46,11 +46,17 @@ def test_imp_and_imp_plus_budgets_and_relative_time(tmp_path):
     # restricted: 2 dense + 2 retraining epochs = the dense budget of 4; IMP+: 4 + 2
     assert imp["epochs_total"] == SMOKE.base.epochs
     assert plus["epochs_total"] == SMOKE.base.epochs + 2
+    from sparselib.results import collect_runs
+
     full_dense = json.loads((run_dir(SMOKE.config("dense"), rt(tmp_path)) / "metrics.json").read_text())
-    assert plus["pipeline_time_s"] == pytest.approx(full_dense["wall_time_s"] + plus["wall_time_s"])
     short = restricted_dense_config(SMOKE.config("imp", 0.9), 2)
     short_metrics = json.loads((run_dir(short, rt(tmp_path)) / "metrics.json").read_text())
-    assert imp["pipeline_time_s"] == pytest.approx(short_metrics["wall_time_s"] + imp["wall_time_s"])
+    assert plus["reference_run_id"] == full_dense["run_id"] and imp["reference_run_id"] == short.run_id
+    table = collect_runs(tmp_path).set_index("run_id")
+    assert table.loc[plus["run_id"], "pipeline_time_s"] == pytest.approx(full_dense["wall_time_s"]
+                                                                         + plus["wall_time_s"])
+    assert table.loc[imp["run_id"], "pipeline_time_s"] == pytest.approx(short_metrics["wall_time_s"]
+                                                                        + imp["wall_time_s"])
     assert imp["dense_run_id"] == plus["dense_run_id"] == full_dense["run_id"]  # both compared with full dense
 
 

@@ -165,3 +165,25 @@ def test_tidy_table_has_one_row_per_run_and_relative_time(tmp_path):
     assert imp.schedule == "llr" and imp.goal_sparsity == 0.9 and imp.setting == "smoke"
     assert imp.sparsity_prunable == pytest.approx(0.9, abs=1e-3) and imp.theoretical_speedup > 1
     assert collect_runs(tmp_path / "nothing").empty
+
+
+def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monkeypatch):
+    """IMP measures accuracy right after pruning, inside a hook; that measurement must not inflate its wall time."""
+    from types import SimpleNamespace
+
+    import sparselib.train as train_module
+
+    run(SMOKE.config("imp_plus", 0.9).dense_config(), rt(tmp_path))
+    clock = {"t": 0.0}
+    real_evaluate = train_module.evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        clock["t"] += 1000.0  # every evaluation "takes" 1000 s; nothing else advances the clock
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "time", SimpleNamespace(perf_counter=lambda: clock["t"]))
+    monkeypatch.setattr(train_module, "evaluate", slow_evaluate)
+    metrics = run(SMOKE.config("imp_plus", 0.9), rt(tmp_path))
+    assert metrics["wall_time_s"] == 0.0
+    # 2 phases x (val + test after pruning) + per epoch (val, test at phase ends) + final (test, val)
+    assert metrics["eval_time_s"] == 1000.0 * (2 * 2 + 2 * 2 + 2)

@@ -99,6 +99,7 @@ class GSM(Method):
     pruning_stable = True
     sparsity_agnostic = False
     needs_dense = False
+    search = {"momentum": (0.9, 0.99, 0.995)}  # SPEC §4: GSM's momentum is tuned over this grid
     reference = "Ding et al. 2019"
 
     def __init__(self, cfg, hparams):

@@ -1,0 +1,72 @@
+"""STR: Soft Threshold weight Reparameterization (Kusupati et al., ICML 2020, "Soft Threshold Weight
+Reparameterization for Learnable Sparsity").
+
+Every prunable layer gets one learnable threshold logit s, initialised to ``s_initial``; the forward pass uses the
+soft-thresholded weight ``sign(w)·relu(|w| − σ(s))``, so weights below σ(s) are exactly zero and the layer's
+sparsity is learnt.  The final mask is 1{|w| > σ(s)} and the model keeps the effective (shrunk) weights, so
+exported weights equal what the last forward pass used.  Sparsity is controlled implicitly by ``s_initial``
+(higher → larger σ(s) → sparser) and by the weight decay on s, which pulls the negative s up towards 0 over
+training (the paper's lever for high sparsity: its code decays s like every other non-BN parameter).
+
+Choice: s gets the run's weight decay (``s_weight_decay=None``) unless ``s_weight_decay`` is given, and the same
+learning rate and momentum as the weights, as in the authors' code.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import register
+from .reparam import ReparamMethod, check_finite
+
+
+@dataclass(frozen=True)
+class STRHparams:
+    s_initial: float = -1.25             # initial threshold logit s of every layer (higher → sparser)
+    s_weight_decay: float | None = None  # weight decay on s; None: the run's weight_decay
+
+    def __post_init__(self):
+        check_finite("s_initial", self.s_initial, -1e4, 1e4, "must be a finite number in [-1e4, 1e4]")
+        if self.s_weight_decay is not None:
+            check_finite("s_weight_decay", self.s_weight_decay, 0.0, 1.0,
+                         "must be None (the run's weight decay) or a number in [0, 1]")
+
+
+class _SoftThreshold(nn.Module):
+    """w ↦ sign(w) · relu(|w| − σ(s)) with one learnable s per layer."""
+
+    def __init__(self, weight: torch.Tensor, s_initial: float):
+        super().__init__()
+        self.s = nn.Parameter(torch.full((), s_initial, dtype=weight.dtype, device=weight.device))
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return torch.sign(w) * torch.relu(w.abs() - torch.sigmoid(self.s))
+
+
+@register
+class STR(ReparamMethod):
+    name = "str"
+    Hparams = STRHparams
+    explicit = False
+    # values tried so far (smoke and mini), see the presets
+    search = {"s_initial": (-2.0, -1.8, -1.25, -1.0, -0.6), "s_weight_decay": (3e-3, 6e-3, 1e-2)}
+    reference = "Kusupati et al. 2020"
+
+    def make_parametrization(self, index, name, weight):
+        return _SoftThreshold(weight.detach(), self.hp.s_initial)
+
+    def extra_weight_decay(self, state):
+        return self.cfg.weight_decay if self.hp.s_weight_decay is None else self.hp.s_weight_decay
+
+    @torch.no_grad()
+    def current_masks(self):
+        return [w.abs() > torch.sigmoid(part.s) for w, part in zip(self.weights, self.parts)]
+
+    def on_epoch_end(self, state):
+        super().on_epoch_end(state)
+        with torch.no_grad():
+            mean = torch.stack([torch.sigmoid(part.s) for part in self.parts]).mean()
+        return {"mean_threshold": float(mean)}
