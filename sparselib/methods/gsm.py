@@ -83,6 +83,21 @@ def _check_fraction(name: str, value: object, low: float, high: float, *, low_op
 
 
 # -- GSM -------------------------------------------------------------------------------------------------------------
+class PruneAtEnd(Method):
+    """Shared by methods that steer weights toward a sparse solution during training (GSM, LC) and hard-prune
+    them only once, at the end: nothing is masked in place meanwhile; the history records how far the weights are
+    from their projection onto the goal sparsity."""
+
+    def after_step(self, state):
+        pass  # nothing is hard-pruned during training
+
+    def on_epoch_end(self, state):
+        return {"prune_residual": prune_residual(state.masks.params, self.cfg.goal_sparsity)}
+
+    def on_train_end(self, state):
+        final_hard_prune(state, self.cfg.goal_sparsity)
+
+
 @dataclass(frozen=True)
 class GSMHparams:
     momentum: float = 0.99  # replaces the optimizer's momentum (SPEC grid: 0.9, 0.99, 0.995)
@@ -92,7 +107,7 @@ class GSMHparams:
 
 
 @register
-class GSM(Method):
+class GSM(PruneAtEnd):
     name = "gsm"
     Hparams = GSMHparams
     explicit = True
@@ -125,11 +140,3 @@ class GSM(Method):
             g, f = zip(*live)
             torch._foreach_mul_(list(g), list(f))
 
-    def after_step(self, state):
-        pass  # nothing is hard-pruned during training
-
-    def on_epoch_end(self, state):
-        return {"prune_residual": prune_residual(state.masks.params, self.cfg.goal_sparsity)}
-
-    def on_train_end(self, state):
-        final_hard_prune(state, self.cfg.goal_sparsity)

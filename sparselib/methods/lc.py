@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Method, register
-from .gsm import final_hard_prune, global_drop_mask, n_pruned, prune_residual
+from .base import register
+from .gsm import PruneAtEnd, global_drop_mask, n_pruned
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def split_prunable_group(optimizer: torch.optim.Optimizer, prunable: list[torch.
 
 
 @register
-class LC(Method):
+class LC(PruneAtEnd):
     name = "lc"
     Hparams = LCHparams
     explicit = True
@@ -88,14 +88,6 @@ class LC(Method):
         # grad += wd · θ ⊙ drop: the gradient of wd/2 · ‖θ − Proj_k(θ)‖²
         torch._foreach_addcmul_([p.grad for p in params], [p.detach() for p in params], self.drop, value=self.wd)
 
-    def after_step(self, state):
-        pass  # nothing is hard-pruned during training
-
-    def on_epoch_end(self, state):
-        return {"prune_residual": prune_residual(state.masks.params, self.cfg.goal_sparsity)}
-
-    def on_train_end(self, state):
-        final_hard_prune(state, self.cfg.goal_sparsity)
 
     # The projection only matters between recomputations (projection_interval > 1), but is saved always so that a
     # resumed run continues with exactly the mask it had.
