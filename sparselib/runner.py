@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from .config import ConfigError, RunConfig, Runtime
+from .config import RunConfig, Runtime
 from .data import DataBundle, load_dataset
 from .flops import layer_macs, theoretical_speedup
 from .masks import sparsity_of
@@ -163,11 +163,3 @@ def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, An
     write_json(folder / "metrics.json", metrics)
     trainer.ckpt.clear()  # final.pt holds the last state; epoch checkpoints are only for resuming
     return metrics
-
-
-def validate_or_exit(make: Callable[[], RunConfig]) -> RunConfig:
-    """Build a config, turning a :class:`ConfigError` into a clean message for command-line use."""
-    try:
-        return make()
-    except ConfigError as e:
-        raise SystemExit(f"error: {e}") from None

@@ -152,3 +152,27 @@ class Method:
             "searched": "; ".join(f"{k} in {list(v)}" for k, v in cls.search.items()) or "—",
             "reference": cls.reference,
         }
+
+
+class PruneRetrain(Method):
+    """Shared by the methods that alternate pruning steps with retraining (IMP, IMP+, BIMP).
+
+    A pruning step sets ``retrain_lrs`` (the learning rates of the retraining that follows) and ``pruned`` (the
+    measurements taken right after pruning, written into that epoch's history row); ``retrain_lrs`` is checkpointed
+    so a run resumed mid-cycle continues the same schedule.
+    """
+
+    def __init__(self, cfg: "RunConfig", hparams: Any):
+        super().__init__(cfg, hparams)
+        self.retrain_lrs: list[float] = []
+        self.pruned: dict[str, float] = {}
+
+    def on_epoch_end(self, state: "TrainState") -> dict[str, float]:
+        row, self.pruned = self.pruned, {}
+        return row
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"retrain_lrs": torch.tensor(self.retrain_lrs, dtype=torch.float64)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.retrain_lrs = state["retrain_lrs"].tolist()

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from ..masks import prune_and_measure
 from ..schedules import RetrainContext, dense_schedule, retrain_schedule
 from ..sparsity import bimp_cycles
-from .base import Method, register
+from .base import PruneRetrain, register
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class BIMPHparams:
 
 
 @register
-class BIMP(Method):
+class BIMP(PruneRetrain):
     name = "bimp"
     Hparams = BIMPHparams
     explicit = True
@@ -50,7 +48,6 @@ class BIMP(Method):
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
         self.cycles = bimp_cycles(cfg.epochs, hparams.n_train_budget, hparams.pruning_interval, cfg.goal_sparsity)
-        self.cycle_lrs: list[float] = []
 
     def test_epochs(self) -> set[int]:
         return {start + length for start, length, _ in self.cycles} | {self.hp.n_train_budget}
@@ -71,8 +68,9 @@ class BIMP(Method):
         last = t == len(self.cycles) - 1
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(length),
                              train_epochs=float(self.cfg.epochs))
-        self.cycle_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr], ctx)
-        self._pruned = {"pruned_val_acc": state.evaluate("val"), "phase": t + 1}
+        self.retrain_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr],
+                                            ctx)
+        self.pruned = {"pruned_val_acc": state.evaluate("val"), "phase": t + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch
@@ -81,14 +79,4 @@ class BIMP(Method):
             lrs = dense_schedule("linear", self.cfg.lr, self.hp.n_train_budget, n)
             return lrs[state.epoch * n:(state.epoch + 1) * n]
         i = state.epoch - found[1]
-        return self.cycle_lrs[i * n:(i + 1) * n]
-
-    def on_epoch_end(self, state):
-        row, self._pruned = getattr(self, "_pruned", {}), {}
-        return row
-
-    def state_dict(self):
-        return {"cycle_lrs": torch.tensor(self.cycle_lrs, dtype=torch.float64)}
-
-    def load_state_dict(self, state):
-        self.cycle_lrs = state["cycle_lrs"].tolist()
+        return self.retrain_lrs[i * n:(i + 1) * n]

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from ..masks import prune_and_measure
 from ..schedules import RETRAIN_SCHEDULES, RetrainContext, retrain_schedule
 from ..sparsity import imp_targets
-from .base import Method, register
+from .base import PruneRetrain, register
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def restricted_dense_config(cfg, retrain_epochs: int):
 
 
 @register
-class IMP(Method):
+class IMP(PruneRetrain):
     name = "imp"
     Hparams = IMPHparams
     explicit = True
@@ -76,7 +74,6 @@ class IMP(Method):
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
         self.targets = imp_targets(cfg.goal_sparsity, hparams.n_phases)
-        self.phase_lrs: list[float] = []
 
     def total_epochs(self) -> int:
         return self.hp.n_phases * self.hp.epochs_per_phase
@@ -94,24 +91,16 @@ class IMP(Method):
         distance, fraction = prune_and_measure(state.masks, state.model, self.targets[phase], state.optimizer)
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(e),
                              train_epochs=float(state.reference.epochs))
-        self.phase_lrs = retrain_schedule(self.hp.schedule, e * state.iters_per_epoch, state.reference.lrs, ctx)
-        self._pruned = {"pruned_val_acc": state.evaluate("val"), "pruned_test_acc": state.evaluate("test"),
+        self.retrain_lrs = retrain_schedule(self.hp.schedule, e * state.iters_per_epoch, state.reference.lrs, ctx)
+        self.pruned = {"pruned_val_acc": state.evaluate("val"), "pruned_test_acc": state.evaluate("test"),
                         "phase": phase + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch
         i = state.epoch % self.hp.epochs_per_phase
-        return self.phase_lrs[i * n:(i + 1) * n]
+        return self.retrain_lrs[i * n:(i + 1) * n]
 
-    def on_epoch_end(self, state):
-        row, self._pruned = getattr(self, "_pruned", {}), {}
-        return row
 
-    def state_dict(self):
-        return {"phase_lrs": torch.tensor(self.phase_lrs, dtype=torch.float64)}
-
-    def load_state_dict(self, state):
-        self.phase_lrs = state["phase_lrs"].tolist()
 
 
 @register
