@@ -65,7 +65,7 @@ def cmd_run(a: argparse.Namespace) -> None:
 
 def cmd_sweep(a: argparse.Namespace) -> None:
     from .presets import get_preset
-    from .runner import is_finished, run
+    from .sweep import SweepError, default_workers, estimate_seconds, format_seconds, plan, sweep
 
     try:
         preset = get_preset(a.preset)
@@ -73,23 +73,33 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         raise SystemExit(f"error: {e}") from None
     runtime = _runtime(a)
     configs = preset.configs()
-    todo = [c for c in configs if not is_finished(c, runtime)]
-    print(f"preset {preset.name}: {len(configs)} runs, {len(configs) - len(todo)} finished, {len(todo)} to run")
+    p = plan(configs, runtime)
+    extra = sum(r.extra for r in p.runs)
+    counts = {s: p.count(s) for s in ("finished", "failed", "partial", "missing")}
+    print(f"preset {preset.name}: {len(p.runs) - extra} runs" + (f" (+{extra} dense runs they start from)" if extra
+          else "") + ": " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(p.todo)} to run")
+    workers = 1 if a.workers == 0 else (a.workers or (None if a.scheduler else default_workers()))
+    if p.todo:
+        left, source = estimate_seconds(p, runtime, workers or 1, preset.epoch_seconds)
+        on = f"with {workers} worker{'s' if workers != 1 else ''}" if workers else "(one worker; divide by yours)"
+        print(f"estimated time left: {format_seconds(left)} {on} ({source})")
     if a.dry_run:
-        for c in todo:
-            print(f"  {c.run_id}  {c.method:6s} sparsity {c.goal_sparsity:<5g} seed {c.seed}  {c.method_args or ''}")
+        for r in p.todo:
+            c = r.cfg
+            print(f"  {c.run_id}  {r.status:8s} {c.method:8s} sparsity {c.goal_sparsity:<6g} seed {c.seed}  "
+                  f"{r.epochs:3d} epochs  {json.dumps(c.method_args) if c.method_args else ''}"
+                  + ("  (dense run others start from)" if r.extra else ""))
         return
-    failed = []
-    for c in todo:
-        try:
-            run(c, runtime)
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # noqa: BLE001 - one failing run must not stop the others
-            failed.append((c, e))
-            print(f"run {c.run_id} failed: {type(e).__name__}: {e}", file=sys.stderr)
-    if failed:
-        raise SystemExit(f"{len(failed)} run(s) failed; see failed.json in their folders. Re-run to retry them.")
+    try:
+        report = sweep(configs, runtime, workers=a.workers, scheduler=a.scheduler, via_notebook=a.via_notebook,
+                       resources={k: float(v) for k, v in _pairs(a.resources, "--resources").items()} or None,
+                       progress=not a.no_progress, connect_timeout=a.connect_timeout, name=f"sweep {preset.name}")
+    except SweepError as e:
+        raise SystemExit(f"error: {e}") from None
+    if report.outcomes:
+        print(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
 
 
 def cmd_methods(a: argparse.Namespace) -> None:
@@ -106,7 +116,7 @@ def cmd_presets(a: argparse.Namespace) -> None:
     from .presets import PRESETS
 
     for p in PRESETS.values():
-        print(f"{p.name:8s} {len(p.configs()):4d} runs  {p.description}")
+        print(f"{p.name:11s} {len(p.configs()):5d} runs  {p.description}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -139,9 +149,22 @@ def parser() -> argparse.ArgumentParser:
     runtime_args(s)
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("sweep", help="run every missing run of a preset's study")
+    s = sub.add_parser("sweep", help="run every missing run of a preset's study (on Dask)",
+                       description="Run every missing run of a preset's study: finished runs are skipped, interrupted "
+                                   "ones resume, failed ones are retried.  By default on a local Dask cluster sized "
+                                   "to the machine (one worker per GPU, else one per CPU core).")
     s.add_argument("preset")
-    s.add_argument("--dry-run", action="store_true", help="list the runs that would start")
+    s.add_argument("--dry-run", action="store_true", help="list the runs that would start and estimate the time left")
+    s.add_argument("--workers", type=int, default=None,
+                   help="workers of the local Dask cluster (default: one per GPU, else one per CPU core); 0: run in "
+                        "this process, one after another")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="use a running Dask cluster, e.g. tcp://10.0.0.5:8786 (see the book's Reproduce page)")
+    s.add_argument("--resources", action="append", default=[], metavar="NAME=AMOUNT",
+                   help="Dask worker resources each run needs, e.g. GPU=1 (workers started with --resources GPU=1)")
+    s.add_argument("--via-notebook", action="store_true",
+                   help="execute each run through notebooks/train.ipynb (papermill); keeps run.ipynb in its folder")
+    s.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for --scheduler")
     runtime_args(s)
     s.set_defaults(func=cmd_sweep)
 
@@ -156,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        raise SystemExit(0) from None
 
 
 if __name__ == "__main__":

@@ -462,6 +462,20 @@ def _subset(split: Split, n: int | None, seed: int, what: str) -> Split:
 # ----------------------------------------------------------------------------------------------------------
 
 
+def check_available(name: str, root: str | None = None, download: bool = False) -> None:
+    """Fail early, without loading anything, when ``name``'s files are missing (and may not be downloaded): raises
+    ``FileNotFoundError`` with the same message, and the same fix, as :func:`load_dataset` would."""
+    dataset_info(name)
+    if name == "synthetic" or download:
+        return
+    base = Path(os.path.expanduser(str(root if root is not None else default_root(name))))
+    if name in _CIFAR_LAYOUT:
+        if _find_cifar(name, base) is None:
+            _load_cifar(name, base, False)  # raises, naming where it looked and what to do
+    elif _find_fmnist(base) is None:
+        _load_fmnist(base, False)
+
+
 def load_dataset(
     name: str,
     root: str | None = None,
@@ -546,7 +560,6 @@ def crop_flip(
 def rotate(x: torch.Tensor, angles_deg: torch.Tensor) -> torch.Tensor:
     """Rotate each float image about its centre by ``angles_deg[i]`` degrees (counter-clockwise as
     displayed), filling with 0, nearest-neighbour sampling (torchvision's RandomRotation defaults)."""
-    n = x.shape[0]
     theta = angles_deg.to(device=x.device, dtype=x.dtype) * (math.pi / 180.0)
     cos, sin = torch.cos(theta), torch.sin(theta)
     zero = torch.zeros_like(theta)

@@ -1,7 +1,12 @@
 """Presets: a setting (Table 2 as data) plus the grid of runs that make up its study.
 
-``smoke``: synthetic data and a tiny ResNet, seconds per run, for tests.
-``mini``:  the study's protocol shrunk to 2 CPU cores, on real Fashion-MNIST (offline, from Debian's package).
+``paper-c10``:  ResNet-56 / CIFAR-10 with SPEC §4's settings (GPU, hours per run).
+``paper-c100``: WideResNet-28-10 / CIFAR-100 with SPEC §4's settings.
+``mini``:       the study's protocol shrunk to 2 CPU cores, on real Fashion-MNIST (offline, from Debian's package).
+``smoke``:      synthetic data and a tiny ResNet, seconds per run, for tests.
+
+Every value SPEC marks as assumed, and every grid that was not taken from the paper, is listed in a preset's
+``assumed`` notes; the book's setup page renders them next to Table 2.
 """
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from .config import RunConfig
 
 @dataclass(frozen=True)
 class MethodGrid:
-    """A method and the hyper-parameter configurations the study runs for it."""
+    """A method and the configurations the study runs for it: every ``configs`` entry (method hyper-parameters)
+    crossed with every ``overrides`` entry (setting fields tuned for this method, e.g. its weight decay)."""
     method: str
     configs: tuple[dict[str, Any], ...] = ({},)
+    overrides: tuple[dict[str, Any], ...] = ({},)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class Preset:
     seeds: tuple[int, ...]
     methods: tuple[MethodGrid, ...]
     notes: dict[str, str] = field(default_factory=dict)
+    assumed: dict[str, str] = field(default_factory=dict)  # what is assumed (not confirmed from the paper), and why
+    epoch_seconds: float | None = None  # measured training + evaluation seconds per epoch (for estimates)
 
     def config(self, method: str = "dense", goal_sparsity: float = 0.0, seed: int | None = None,
                method_args: dict[str, Any] | None = None, **overrides: Any) -> RunConfig:
@@ -52,10 +61,11 @@ class Preset:
         for grid in self.methods:
             sparsities = self.sparsities if get_method(grid.method).explicit else (0.0,)
             for args in grid.configs:
-                for sparsity in sparsities:
-                    for s in self.seeds:
-                        runs.append(self.base.replace(method=grid.method, goal_sparsity=sparsity, seed=s,
-                                                      method_args=dict(args)))
+                for over in grid.overrides:
+                    for sparsity in sparsities:
+                        for s in self.seeds:
+                            runs.append(self.base.replace(method=grid.method, goal_sparsity=sparsity, seed=s,
+                                                          method_args=dict(args), **over))
         return runs
 
 
@@ -72,7 +82,82 @@ _MINI = RunConfig(
     weight_decay=1e-4,
 )
 
+_PAPER_C10 = RunConfig(
+    setting="paper-c10", dataset="cifar10", model="resnet56", epochs=200, batch_size=128, lr=0.1,
+    lr_schedule="multistep", lr_milestones=(100, 150), lr_gamma=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
+)
+_PAPER_C100 = RunConfig(
+    setting="paper-c100", dataset="cifar100", model="wrn28_10", dropout=0.3, epochs=200, batch_size=128, lr=0.1,
+    lr_schedule="multistep", lr_milestones=(60, 120, 160), lr_gamma=0.2, momentum=0.9, nesterov=True,
+    weight_decay=5e-4,
+)
+_PAPER_SPARSITIES = (0.9, 0.95, 0.98, 0.99, 0.995)
+_IMP_SCHEDULES = ("llr", "allr", "clr", "slr", "lrw", "ft")
+
+
+def _log_grid(lo: float, hi: float, n: int) -> tuple[float, ...]:
+    """``n`` values from ``lo`` to ``hi``, evenly spaced on a log scale, rounded to 3 significant digits."""
+
+    return tuple(float(f"{lo * (hi / lo) ** (i / (n - 1)):.3g}") for i in range(n))
+
+
+def _paper_methods(weight_decays: tuple[float, ...]) -> tuple[MethodGrid, ...]:
+    """The study's grids at paper scale (200 epochs); ``weight_decays`` is the tuned weight-decay grid of the
+    pruning-stable methods (SPEC §4: their hyper-parameters and weight decay are tuned)."""
+    wd = [{"weight_decay": w} for w in weight_decays]
+    return (
+        # restricted IMP: dense 160 epochs + 40 of retraining inside the 200-epoch budget (SPEC §6's example)
+        MethodGrid("imp", tuple({"schedule": sch, "n_phases": n, "epochs_per_phase": 40 // n}
+                                for sch in _IMP_SCHEDULES for n in (1, 2))),
+        MethodGrid("imp_plus", tuple({"schedule": sch, "n_phases": n, "epochs_per_phase": 30}
+                                     for sch in ("llr", "allr") for n in (1, 2, 3))),
+        MethodGrid("bimp", tuple({"n_train_budget": b, "pruning_interval": i} for b in (140, 160) for i in (10, 20))),
+        MethodGrid("gmp", tuple({"pruning_interval": i} for i in (5, 10)), overrides=tuple(wd)),
+        MethodGrid("dpf", ({"pruning_interval": 5},), overrides=tuple(wd)),
+        MethodGrid("gsm", tuple({"momentum": m} for m in (0.9, 0.99, 0.995)), overrides=tuple(wd)),
+        MethodGrid("lc", tuple({"weight_decay": f * weight_decays[0]} for f in (1, 5, 10))),
+        MethodGrid("dnw", ({},), overrides=tuple(wd)),
+        MethodGrid("cs", tuple({"penalty": p} for p in _log_grid(1e-6, 1e-3, 10))),
+        MethodGrid("str", tuple({"s_initial": s0, "s_weight_decay": d}
+                                for s0 in (-3.2, -2.0) for d in _log_grid(1e-4, 5e-3, 6))),
+        MethodGrid("dst", tuple({"penalty": p} for p in _log_grid(1e-6, 1e-3, 10))),
+    )
+
+
+_PAPER_ASSUMED = {
+    "Table 2": "SPEC §4: the paper's Table 2 values were not available; the standard recipe is used",
+    "IMP grid": "retraining schedule (all six) x 1 or 2 phases inside a 40-epoch retraining budget (160 + 40 of 200)",
+    "IMP+ grid": "LLR or ALLR x 1-3 phases of 30 epochs on top of the full 200-epoch dense run",
+    "BIMP grid": "n_train_budget {140, 160} x pruning_interval {10, 20}",
+    "GMP/DPF intervals": "pruning every 5 or 10 (GMP) / 5 (DPF) epochs",
+    "weight-decay grids": "tuned over two values for GMP, DPF, GSM and DNW; LC's penalty over 1, 5, 10 x weight decay",
+    "implicit grids": "CS, STR and DST grids are log-spaced guesses spanning 3 decades; not run at this scale "
+                      "here, so whether every ±0.25 % band is hit is unverified",
+}
+
+def _paper_preset(name: str, base: RunConfig, title: str, weight_decays: tuple[float, ...], **notes: str) -> Preset:
+    return Preset(name=name, description=f"{title}, 200 epochs per run (SPEC §4), GPU-sized", base=base,
+                  sparsities=_PAPER_SPARSITIES, seeds=(0, 1, 2), methods=_paper_methods(weight_decays), notes=notes,
+                  assumed=_PAPER_ASSUMED)
+
+
+# Implicit methods on mini: values found by bisecting each method's knob toward the 90 / 95 / 98 % bands on seed 0
+# (see the book's setup page); CS needs beta_final=2000 in 6 epochs (with 200 the hard mask collapses accuracy).
+_MINI_CS = (3e-5, 7e-5, 2e-4)
+_MINI_STR = (3e-3, 6e-3, 1e-2)
+_MINI_DST = (1e-3, 2e-3, 3e-3)
+
 PRESETS: dict[str, Preset] = {
+    "paper-c10": _paper_preset(
+        "paper-c10", _PAPER_C10, "ResNet-56 / CIFAR-10", (1e-4, 5e-4),
+        data="CIFAR-10 (torchvision's files), 10 % of the training set held out for validation, random crop "
+             "(padding 4) + horizontal flip",
+        model="ResNet-56, CIFAR form (853,018 parameters, 125.5 M multiply-adds per image)"),
+    "paper-c100": _paper_preset(
+        "paper-c100", _PAPER_C100, "WideResNet-28-10 / CIFAR-100", (5e-4, 1e-4),
+        data="CIFAR-100 (torchvision's files), 10 % held out for validation, random crop (padding 4) + horizontal "
+             "flip + rotation up to 15°",
+        model="WideResNet-28-10 with dropout 0.3 (36.5 M parameters, 5,243 M multiply-adds per image)"),
     "smoke": Preset(
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),
@@ -93,10 +178,19 @@ PRESETS: dict[str, Preset] = {
         name="mini",
         description="Fashion-MNIST (12k training images), ResNet-20 at width 8, 6 epochs: ~1 minute per run on 2 cores",
         base=_MINI, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1),
-        methods=(MethodGrid("imp", ({"n_phases": 1, "epochs_per_phase": 2, "schedule": "llr"},)),
+        methods=(MethodGrid("imp", tuple({"n_phases": 1, "epochs_per_phase": 2, "schedule": sch}
+                                         for sch in _IMP_SCHEDULES)),
                  MethodGrid("imp_plus", ({"n_phases": 1, "epochs_per_phase": 2, "schedule": "llr"},)),
                  MethodGrid("bimp", ({"n_train_budget": 3, "pruning_interval": 1},)),
-                 MethodGrid("gmp", ({"pruning_interval": 1},))),
+                 MethodGrid("gmp", ({"pruning_interval": 1},)),
+                 MethodGrid("dpf", ({"pruning_interval": 1},)),
+                 MethodGrid("gsm", tuple({"momentum": m} for m in (0.9, 0.99, 0.995))),
+                 MethodGrid("lc", ({},)),
+                 MethodGrid("dnw", ({},)),
+                 MethodGrid("cs", tuple({"penalty": p, "beta_final": 2000.0} for p in _MINI_CS)),
+                 MethodGrid("str", tuple({"s_initial": -2.0, "s_weight_decay": d} for d in _MINI_STR)),
+                 MethodGrid("dst", tuple({"penalty": p} for p in _MINI_DST))),
+        epoch_seconds=12.5,  # median training + evaluation s/epoch of the first 28 mini runs (2 cores, one at a time)
         notes={"data": "Fashion-MNIST, a fixed-seed class-balanced subset of 12,000 training images (10 % held out "
                        "for validation), the full 10,000-image test set, no augmentation",
                "model": "CIFAR-style ResNet-20 at base width 8 (1 input channel, 28x28)",

@@ -1,6 +1,7 @@
 """One tidy table of all finished runs: every table and figure of the book reads it (ShrinkBench's pattern)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -14,7 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 COLUMNS = ["setting", "dataset", "model", "method", "schedule", "goal_sparsity", "sparsity_prunable",
            "sparsity_total", "top1", "val_top1", "theoretical_speedup", "epochs_total", "wall_time_s",
-           "pipeline_time_s", "relative_time", "seed", "run_id", "dense_run_id", "method_args", "device"]
+           "pipeline_time_s", "relative_time", "seed", "run_id", "config_id", "dense_run_id", "method_args", "device"]
+
+
+def config_id(cfg: dict) -> str:
+    """Identity of a run's configuration without its seed: the runs that differ only in seed share it."""
+    rest = {k: v for k, v in cfg.items() if k not in ("seed", "run_id")}
+    return hashlib.md5(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
 
 
 def default_results_dir() -> Path:
@@ -39,7 +46,7 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
         cfg, metrics = read_json(cfg_file), read_json(metrics_file)
         args = cfg.get("method_args", {})
         rows.append({**{k: v for k, v in cfg.items() if k != "method_args"}, **metrics,
-                     "schedule": args.get("schedule"),
+                     "schedule": args.get("schedule"), "config_id": config_id(cfg),
                      "method_args": json.dumps(args, sort_keys=True)})
     if not rows:
         return pd.DataFrame(columns=COLUMNS)

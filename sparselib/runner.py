@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from filelock import FileLock, Timeout
 
 from .config import RunConfig, Runtime
 from .data import DataBundle, load_dataset
@@ -26,6 +27,10 @@ from .train import Reference, Trainer
 
 class RunError(RuntimeError):
     """A run cannot be executed as asked (the message says what to do)."""
+
+
+class RunBusy(RunError):
+    """Another process holds the run's lock: it is being executed elsewhere (another sweep, another worker)."""
 
 
 def run_dir(cfg: RunConfig, runtime: Runtime) -> Path:
@@ -53,7 +58,7 @@ def model_for(cfg: RunConfig, info) -> torch.nn.Module:
     return build_model(cfg.model, info.in_channels, info.num_classes, width=cfg.model_width, dropout=cfg.dropout)
 
 
-def _check_writable(path: Path) -> None:
+def check_writable(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
@@ -63,14 +68,45 @@ def _check_writable(path: Path) -> None:
         raise RunError(f"results folder {path} is not writable ({e}); pass --results DIR") from None
 
 
-def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run ``cfg`` to completion (or do nothing if it is finished) and return its final metrics."""
+def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], None] = print, wait: bool = True,
+        on_checkpoint: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run ``cfg`` to completion (or do nothing if it is finished) and return its final metrics.
+
+    Only one process at a time executes a run: the run folder's lock file (``.lock``, an OS-level ``flock`` that is
+    released when its holder dies) is held for the whole run.  If another process holds it, ``wait=True`` waits for
+    that process and then returns its result; ``wait=False`` raises :class:`RunBusy` at once.  ``on_checkpoint`` is
+    called with the epoch number after each epoch's checkpoint is written.
+    """
+    return run_or_skip(cfg, runtime, log=log, wait=wait, on_checkpoint=on_checkpoint)[0]
+
+
+def run_or_skip(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], None] = print,
+                wait: bool = True, on_checkpoint: Callable[[int], None] | None = None) -> tuple[dict[str, Any], bool]:
+    """:func:`run`, also telling whether this call trained (False: the run was already finished)."""
     folder = run_dir(cfg, runtime)
     done = folder / "metrics.json"
     if done.exists():
         log(f"run {cfg.setting}/{cfg.run_id} ({cfg.method}) is already finished: nothing to do ({folder})")
-        return read_json(done)
-    _check_writable(folder)
+        return read_json(done), False
+    check_writable(folder)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not wait:
+            raise RunBusy(f"run {cfg.setting}/{cfg.run_id} is being executed by another process") from None
+        log(f"run {cfg.setting}/{cfg.run_id} is being executed by another process: waiting for it")
+        lock.acquire()
+    try:
+        if done.exists():  # finished by another process meanwhile
+            return read_json(done), False
+        return _run_locked(cfg, runtime, folder, log, on_checkpoint), True
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg: RunConfig, runtime: Runtime, folder: Path, log: Callable[[str], None],
+                on_checkpoint: Callable[[int], None] | None) -> dict[str, Any]:
     stored = folder / "config.json"
     if stored.exists():
         old = read_json(stored)
@@ -94,20 +130,28 @@ def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], No
         f"{f', goal sparsity {cfg.goal_sparsity:g}' if cfg.goal_sparsity else ''}, seed {cfg.seed}) on {device}")
     model = model_for(cfg, data.info)
     method = method_cls(cfg, cfg.hparams())
-    trainer = Trainer(cfg, method, model, data, folder, device, reference=reference, progress=runtime.progress)
+    trainer = Trainer(cfg, method, model, data, folder, device, reference=reference, progress=runtime.progress,
+                      on_checkpoint=on_checkpoint)
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
         log(f"interrupted: run {cfg.run_id} resumes from its last finished epoch when started again")
         raise
     except Exception as e:
-        write_json(folder / "failed.json", {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
-                                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        record_failure(folder, e)
         raise
     metrics = _finish(cfg, folder, trainer, result, data, reference)
     log(f"finished run {cfg.run_id}: top-1 {metrics['top1']:.4f}, sparsity {metrics['sparsity_prunable']:.4f}, "
         f"speedup {metrics['theoretical_speedup']:.2f}x, {metrics['wall_time_s']:.1f}s")
     return metrics
+
+
+def record_failure(folder: Path, error: BaseException, tb: str | None = None) -> None:
+    """Write ``failed.json`` (error and traceback) into a run folder; a later successful run removes it."""
+    write_json(folder / "failed.json", {
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": tb if tb is not None else "".join(traceback.format_exception(error)),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:

@@ -12,7 +12,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,7 @@ from .data import DataBundle, TensorLoader
 from .masks import Masks
 from .methods import Method
 from .schedules import dense_schedule
-from .storage import CheckpointStore, write_csv, write_json
+from .storage import CheckpointStore, write_csv
 
 NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
 
@@ -92,8 +92,10 @@ def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device) -> tu
 
 class Trainer:
     def __init__(self, cfg: RunConfig, method: Method, model: nn.Module, data: DataBundle, run_dir: Path,
-                 device: torch.device, *, reference: Reference | None = None, progress: bool = True):
+                 device: torch.device, *, reference: Reference | None = None, progress: bool = True,
+                 on_checkpoint: Callable[[int], None] | None = None):
         self.cfg, self.method, self.run_dir, self.progress = cfg, method, Path(run_dir), progress
+        self.on_checkpoint = on_checkpoint
         self.ckpt = CheckpointStore(self.run_dir)
         model = model.to(device)
         if reference is not None:
@@ -165,6 +167,8 @@ class Trainer:
                 self._train_epoch(bar)
                 s.epoch += 1
                 self._checkpoint()
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(s.epoch)
         finally:
             bar.close()
         method.on_train_end(s)

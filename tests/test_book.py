@@ -7,7 +7,6 @@ One build (~30 s) serves every check below (module-scoped fixture).  The results
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 import shutil

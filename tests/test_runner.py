@@ -1,7 +1,6 @@
 """Runs end to end on the smoke preset: folder contents, skip when finished, resume after interruption,
 corrupt checkpoints, NaN loss, IMP reusing its dense run, and the tidy table."""
 import json
-import math
 
 import pytest
 import torch

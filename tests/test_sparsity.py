@@ -1,6 +1,5 @@
 """Tests for sparselib.sparsity: IMP, GMP and BIMP sparsity schedules (SPEC §6). Hand-computed values."""
 
-import math
 
 import pytest
 

@@ -13,7 +13,6 @@ learning rate and momentum as the weights, as in the authors' code.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch

@@ -1,0 +1,408 @@
+"""Sweeps: execute every missing run of a study on a Dask cluster, resumably, safely started twice.
+
+* :func:`plan` lists a study's runs with their state (finished, failed, partial, missing) and adds the dense runs that
+  IMP-style methods start from, ordered before the runs that need them.
+* :func:`sweep` executes what is missing: on a Dask ``LocalCluster`` sized to the machine, on any running Dask
+  cluster (``scheduler=ADDRESS``), or in this process (``workers=0``).  A run that needs a dense run is scheduled
+  after it (a Dask dependency) and every run that needs the same dense run shares it.
+* A failing run (exception, NaN loss, a worker that dies more often than Dask allows) gets ``failed.json`` with its
+  traceback in its folder, the sweep goes on, and the report lists it; sweeping again retries failed and missing
+  runs only.  A worker killed mid-run is replaced by Dask's nanny and the run resumes from its last checkpoint.
+* The run folder's lock (see :func:`sparselib.runner.run`) keeps two sweeps on the same results folder from running
+  the same run twice: the second one finds the run busy and leaves it to the first.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import statistics
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .config import RunConfig, Runtime
+from .methods import get_method
+from .runner import RunBusy, check_writable, record_failure, run_dir, run_or_skip
+from .storage import read_json
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot start; the message says what to fix.  Raised before any run starts."""
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Planning
+# ------------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedRun:
+    cfg: RunConfig
+    status: str               # finished | failed | partial (has a checkpoint) | missing
+    needs: str | None         # run id of the dense run it starts from (IMP, IMP+), if any
+    epochs: int               # epochs this run trains (on top of its dense run)
+    extra: bool = False       # not one of the study's runs: a dense run that one of them starts from
+
+
+@dataclass
+class Plan:
+    runs: list[PlannedRun]
+
+    @property
+    def todo(self) -> list[PlannedRun]:
+        return [r for r in self.runs if r.status != "finished"]
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.runs)
+
+
+def run_status(cfg: RunConfig, runtime: Runtime) -> str:
+    folder = run_dir(cfg, runtime)
+    if (folder / "metrics.json").exists():
+        return "finished"
+    if (folder / "failed.json").exists():
+        return "failed"
+    if (folder / "checkpoint.pt").exists() or (folder / "checkpoint.prev.pt").exists():
+        return "partial"
+    return "missing"
+
+
+def plan(configs: Iterable[RunConfig], runtime: Runtime) -> Plan:
+    """The runs of ``configs`` (duplicates dropped) plus the dense runs they start from, each such dense run placed
+    before the first run that needs it."""
+    planned: dict[str, PlannedRun] = {}
+    configs = list(configs)
+    study = {c.run_id for c in configs}
+
+    def add(cfg: RunConfig) -> None:
+        if cfg.run_id in planned:
+            return
+        cls = get_method(cfg.method)
+        ref = cls.reference_config(cfg)
+        if ref is not None:
+            add(ref)
+        planned[cfg.run_id] = PlannedRun(cfg, run_status(cfg, runtime), ref.run_id if ref is not None else None,
+                                         cls(cfg, cfg.hparams()).total_epochs(), extra=cfg.run_id not in study)
+
+    for c in configs:
+        add(c)
+    return Plan(list(planned.values()))
+
+
+def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
+                     fallback_epoch_seconds: float | None = None) -> tuple[float | None, str]:
+    """Rough time left for ``p``'s unfinished runs and where the estimate comes from.
+
+    Seconds per epoch (training + evaluation) are taken from the finished runs of the plan, per method where that
+    method has finished runs, else their median over all methods, else ``fallback_epoch_seconds``; the sum is
+    divided by the number of workers.  ``(None, reason)`` when nothing is known yet.
+    """
+    per_method: dict[str, list[float]] = {}
+    for r in p.runs:
+        if r.status != "finished":
+            continue
+        m = read_json(run_dir(r.cfg, runtime) / "metrics.json")
+        if m.get("epochs"):
+            per_method.setdefault(r.cfg.method, []).append((m["wall_time_s"] + m.get("eval_time_s", 0.0)) / m["epochs"])
+    todo = p.todo
+    if not todo:
+        return 0.0, "nothing left"
+    everything = [v for vs in per_method.values() for v in vs]
+    if everything:
+        overall, source = statistics.median(everything), f"seconds per epoch of {len(everything)} finished runs"
+    elif fallback_epoch_seconds:
+        overall, source = fallback_epoch_seconds, "the preset's measured seconds per epoch (no finished run yet)"
+    else:
+        return None, "unknown: no run of this setting has finished yet"
+    total = sum(r.epochs * (statistics.mean(per_method[r.cfg.method]) if r.cfg.method in per_method else overall)
+                for r in todo)
+    return total / max(1, workers), source
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None or math.isnan(s):
+        return "unknown"
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    return f"{h} h {rem // 60:02d} min" if h else f"{rem // 60} min {rem % 60:02d} s"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Executing one run (in a Dask worker or in this process)
+# ------------------------------------------------------------------------------------------------------------------
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _worker_runtime(runtime: Runtime) -> Runtime:
+    """On a multi-GPU machine with ``device='auto'``, the Dask worker named ``i`` uses ``cuda:i`` (one run per GPU);
+    workers started by dask-jobqueue usually see a single GPU (SLURM sets ``CUDA_VISIBLE_DEVICES``) and use it."""
+    if runtime.device != "auto":
+        return runtime
+    import torch
+
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n <= 1:
+        return runtime
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return runtime
+    return dataclasses.replace(runtime, device=f"cuda:{name % n}") if isinstance(name, int) else runtime
+
+
+def execute(cfg_dict: dict[str, Any], runtime: Runtime, via_notebook: bool = False,
+            on_checkpoint: Callable[[int], None] | None = None, *needs: dict[str, Any]) -> dict[str, Any]:
+    """Execute one run and return its outcome; never raises for a failing run (it is recorded in its folder).
+
+    ``needs`` are the outcomes of the runs it depends on: if one of them did not finish, this run is skipped.
+    """
+    cfg = RunConfig.from_dict(cfg_dict)
+    outcome: dict[str, Any] = {"run_id": cfg.run_id, "method": cfg.method, "setting": cfg.setting}
+    for dep in needs:
+        if dep["status"] not in ("done", "finished"):  # (a busy dense run: IMP waits for it, see runner.run)
+            return {**outcome, "status": "skipped", "error": f"its dense run {dep['run_id']} did not finish"}
+    runtime = _worker_runtime(runtime)
+    start = time.time()
+    try:
+        if via_notebook:
+            metrics, trained = _run_notebook(cfg, runtime)
+        else:
+            metrics, trained = run_or_skip(cfg, runtime, log=_quiet, wait=False, on_checkpoint=on_checkpoint)
+    except RunBusy as e:
+        return {**outcome, "status": "busy", "error": str(e)}
+    except Exception as e:  # noqa: BLE001 - a failing run is recorded and reported, the sweep goes on
+        tb = traceback.format_exc()
+        folder = run_dir(cfg, runtime)
+        if folder.is_dir():
+            record_failure(folder, e, tb)
+        return {**outcome, "status": "failed", "error": f"{type(e).__name__}: {e}", "traceback": tb,
+                "seconds": time.time() - start}
+    # "finished": another sweep finished it after this one planned it (nothing was trained here)
+    return {**outcome, "status": "done" if trained else "finished", "seconds": time.time() - start,
+            "top1": metrics["top1"], "sparsity": metrics["sparsity_prunable"]}
+
+
+def _run_notebook(cfg: RunConfig, runtime: Runtime) -> tuple[dict[str, Any], bool]:
+    """Execute the run through ``notebooks/train.ipynb`` with papermill; the executed notebook is kept as the run's
+    human-readable record (``run.ipynb`` in its folder, also when the run fails)."""
+    import papermill as pm
+
+    folder = run_dir(cfg, runtime)
+    if (folder / "metrics.json").exists():
+        return read_json(folder / "metrics.json"), False
+    check_writable(folder)
+    partial = folder / f".run-{os.getpid()}.partial.ipynb"
+    params = {"config": cfg.to_dict(), "results": str(Path(runtime.results).resolve()), "device": runtime.device,
+              "data_root": runtime.data_root, "download": runtime.download, "num_threads": runtime.num_threads}
+    try:
+        pm.execute_notebook(str(NOTEBOOK), str(partial), parameters=params, kernel_name="python3",
+                            progress_bar=False, log_output=False, cwd=str(NOTEBOOK.parent))
+    except pm.PapermillExecutionError as e:
+        if e.ename == "RunBusy":
+            raise RunBusy(e.evalue) from None
+        raise RuntimeError(f"the notebook failed: {e.ename}: {e.evalue} (see {folder / 'run.ipynb'})") from None
+    finally:
+        if partial.exists():
+            os.replace(partial, folder / "run.ipynb")
+    return read_json(folder / "metrics.json"), True
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The sweep
+# ------------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class SweepReport:
+    plan: Plan
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        return [o for o in self.outcomes if o["status"] == status]
+
+    @property
+    def ok(self) -> bool:
+        return not self.with_status("failed") and not self.with_status("skipped")
+
+    def summary(self) -> str:
+        n = {s: len(self.with_status(s)) for s in ("done", "finished", "failed", "skipped", "busy")}
+        lines = [f"sweep finished in {format_seconds(self.seconds)}: {n['done']} runs done, {n['failed']} failed, "
+                 f"{n['skipped']} skipped (their dense run failed), {n['busy']} left to another sweep that is "
+                 f"running them, {n['finished']} finished by another sweep meanwhile; "
+                 f"{self.plan.count('finished')} were already finished"]
+        for o in self.with_status("failed"):
+            lines.append(f"  FAILED  {o['setting']}/{o['run_id']} ({o['method']}): {o['error']}")
+        for o in self.with_status("skipped"):
+            lines.append(f"  SKIPPED {o['setting']}/{o['run_id']} ({o['method']}): {o['error']}")
+        if n["failed"] or n["skipped"]:
+            lines.append("  each failed run has failed.json (error and traceback) in its folder; "
+                         "sweep again to retry failed and missing runs only")
+        return "\n".join(lines)
+
+
+def default_workers() -> int:
+    """One worker per GPU; on a CPU-only machine, its cores divided by :data:`CPU_CORES_PER_RUN`."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return max(1, (os.cpu_count() or 1) // CPU_CORES_PER_RUN)
+
+
+#: CPU cores given to each run of a local CPU sweep (its torch threads); the default number of workers is the
+#: machine's cores divided by this.  Measured in benchmarks/sweep_scaling.py.
+CPU_CORES_PER_RUN = 1
+
+
+def check_can_start(configs: list[RunConfig], runtime: Runtime) -> None:
+    """Everything a sweep can check before it starts a run: writable results folders and available data."""
+    from .data import check_available
+
+    for setting in sorted({c.setting for c in configs}):
+        try:
+            check_writable(Path(runtime.results) / setting)
+        except Exception as e:  # noqa: BLE001
+            raise SweepError(str(e)) from None
+    for dataset in sorted({c.dataset for c in configs}):
+        try:
+            check_available(dataset, runtime.data_root, runtime.download)
+        except FileNotFoundError as e:
+            raise SweepError(str(e)) from None
+
+
+def sweep(configs: Iterable[RunConfig], runtime: Runtime, *, workers: int | None = None, scheduler: str | None = None,
+          via_notebook: bool = False, resources: dict[str, float] | None = None, progress: bool = True,
+          log: Callable[[str], None] = print, on_checkpoint: Callable[[int], None] | None = None,
+          connect_timeout: float = 10.0, name: str = "sweep") -> SweepReport:
+    """Execute every unfinished run of ``configs``; see the module's docstring.
+
+    ``workers``: size of the local Dask cluster (default :func:`default_workers`), or 0 to run in this process
+    one after another; ignored with ``scheduler``.  ``resources``: Dask worker resources each run needs, e.g.
+    ``{"GPU": 1}`` on a cluster whose workers were started with ``--resources GPU=1`` (a local GPU cluster sets
+    this itself).  ``on_checkpoint`` is handed to every run (see :func:`sparselib.runner.run`).
+    """
+    configs = list(configs)
+    start = time.time()
+    check_can_start(configs, runtime)
+    p = plan(configs, runtime)
+    report = SweepReport(p)
+    todo = p.todo
+    if not todo:
+        return report
+    if workers == 0 and scheduler is None:
+        _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name)
+    else:
+        _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout,
+                    report, progress, log, name)
+    report.seconds = time.time() - start
+    return report
+
+
+class _Bar:
+    """The sweep's progress bar: runs done / failed / left, and tqdm's estimate of the time left."""
+
+    def __init__(self, total: int, enabled: bool, name: str):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, disable=not enabled, desc=name, unit="run", dynamic_ncols=True)
+        self.counts = {"done": 0, "finished": 0, "failed": 0, "skipped": 0, "busy": 0}
+        self.total = total
+
+    def update(self, outcome: dict[str, Any]) -> None:
+        self.counts[outcome["status"]] += 1
+        left = self.total - sum(self.counts.values())
+        self.bar.set_postfix_str(f"done {self.counts['done'] + self.counts['finished']}, failed {self.counts['failed'] + self.counts['skipped']}"
+                                 f", elsewhere {self.counts['busy']}, left {left}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name) -> None:
+    outcomes: dict[str, dict[str, Any]] = {}
+    bar = _Bar(len(todo), progress, name)
+    try:
+        for r in todo:
+            needs = [outcomes[r.needs]] if r.needs in outcomes else []
+            out = execute(r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *needs)
+            outcomes[r.cfg.run_id] = out
+            report.outcomes.append(out)
+            bar.update(out)
+    finally:
+        bar.close()
+
+
+def _client(scheduler, workers, resources, connect_timeout):
+    """A Dask client on ``scheduler`` or on a new ``LocalCluster``; returns (client, cluster or None, resources)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            return Client(scheduler, timeout=connect_timeout), None, resources
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SweepError(f"cannot reach the Dask scheduler at {scheduler!r} ({type(e).__name__}: {e}). Check "
+                             f"the address (tcp://HOST:8786) and that the scheduler is running, or leave "
+                             f"--scheduler out to use a local cluster.") from None
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    n = workers if workers is not None else default_workers()
+    worker_resources = {"GPU": 1} if gpus else None
+    if gpus and n > gpus:
+        raise SweepError(f"--workers {n} but this machine has {gpus} GPU(s): one run per GPU")
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR, resources=worker_resources)
+    return Client(cluster), cluster, resources if resources is not None else worker_resources
+
+
+def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout, report,
+                progress, log, name) -> None:
+    from distributed import as_completed
+
+    client, cluster, resources = _client(scheduler, workers, resources, connect_timeout)
+    if scheduler is None and runtime.num_threads is None and runtime.resolved_device().type == "cpu":
+        n = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+        runtime = dataclasses.replace(runtime, num_threads=max(1, (os.cpu_count() or 1) // n))
+    runtime = dataclasses.replace(runtime, progress=False)
+    futures: dict[str, Any] = {}
+    bar = _Bar(len(todo), progress, name)
+    try:
+        for r in todo:
+            deps = [futures[r.needs]] if r.needs in futures else []
+            futures[r.cfg.run_id] = client.submit(
+                execute, r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *deps, pure=False,
+                key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources,
+                priority=1 if any(t.needs == r.cfg.run_id for t in todo) else 0)
+        by_future = {f.key: rid for rid, f in futures.items()}
+        planned = {r.cfg.run_id: r for r in todo}
+        for fut in as_completed(list(futures.values())):
+            try:
+                out = fut.result()
+            except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: the run's worker died too often
+                r = planned[by_future[fut.key]]
+                folder = run_dir(r.cfg, runtime)
+                folder.mkdir(parents=True, exist_ok=True)
+                record_failure(folder, e)
+                out = {"run_id": r.cfg.run_id, "method": r.cfg.method, "setting": r.cfg.setting, "status": "failed",
+                       "error": f"{type(e).__name__}: {e}"}
+            report.outcomes.append(out)
+            bar.update(out)
+            if out["status"] == "failed" and not progress:
+                log(f"run {out['setting']}/{out['run_id']} ({out['method']}) failed: {out['error']}")
+    finally:
+        bar.close()
+        for f in futures.values():
+            f.cancel()
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,59 @@
+"""Presets are Table 2 as data: the paper settings of SPEC §4, the GSM grid, every method in every study."""
+import pytest
+
+from sparselib.methods import METHODS, get_method
+from sparselib.presets import PRESETS, get_preset
+
+
+def test_paper_settings_follow_spec_section_4():
+    c10, c100 = get_preset("paper-c10").base, get_preset("paper-c100").base
+    assert (c10.dataset, c10.model, c10.epochs, c10.batch_size, c10.lr) == ("cifar10", "resnet56", 200, 128, 0.1)
+    assert (c10.lr_milestones, c10.lr_gamma, c10.weight_decay) == ((100, 150), 0.1, 1e-4)
+    assert (c10.momentum, c10.nesterov, c10.augment, c10.val_fraction) == (0.9, True, True, 0.1)
+    assert (c100.dataset, c100.model, c100.dropout, c100.epochs) == ("cifar100", "wrn28_10", 0.3, 200)
+    assert (c100.lr_milestones, c100.lr_gamma, c100.weight_decay) == ((60, 120, 160), 0.2, 5e-4)
+    for name in ("paper-c10", "paper-c100"):
+        p = get_preset(name)
+        assert p.sparsities == (0.9, 0.95, 0.98, 0.99, 0.995) and len(p.seeds) == 3
+        assert p.assumed and any("Table 2" in k for k in p.assumed)  # SPEC marks §4 as assumed
+
+
+@pytest.mark.parametrize("name", ["paper-c10", "paper-c100", "mini", "smoke"])
+def test_every_study_has_every_method_and_valid_configs(name):
+    p = get_preset(name)
+    configs = p.configs()  # building them validates every one (budgets, hyper-parameter names)
+    assert {c.method for c in configs} == set(METHODS)
+    assert configs[0].method == "dense"
+    assert len({c.run_id for c in configs}) == len(configs)  # no run twice
+    gsm = {c.method_args["momentum"] for c in configs if c.method == "gsm"}
+    assert gsm == {0.9, 0.99, 0.995}  # SPEC's GSM momentum grid
+    for c in configs:
+        if not get_method(c.method).explicit:
+            assert c.goal_sparsity == 0.0  # implicit methods: one run per configuration, not per goal
+        elif c.method != "dense":
+            assert c.goal_sparsity in p.sparsities
+
+
+def test_paper_grids_tune_weight_decay_and_restricted_imp_fits_the_budget():
+    configs = get_preset("paper-c10").configs()
+    assert {c.weight_decay for c in configs if c.method == "gmp"} == {1e-4, 5e-4}
+    for c in configs:
+        if c.method == "imp":
+            dense = get_method("imp").reference_config(c)
+            assert dense.epochs + c.method_args["n_phases"] * c.method_args["epochs_per_phase"] == 200
+    schedules = {c.method_args["schedule"] for c in configs if c.method == "imp"}
+    assert schedules == {"ft", "lrw", "slr", "clr", "llr", "allr"}
+
+
+def test_mini_is_sized_for_two_cpu_cores_and_documented():
+    p = get_preset("mini")
+    assert p.sparsities == (0.9, 0.95, 0.98) and len(p.seeds) >= 2
+    assert p.base.dataset == "fashion_mnist" and p.notes["data"] and p.notes["model"]
+    assert {c.method_args["schedule"] for c in p.configs() if c.method == "imp"} == \
+        {"ft", "lrw", "slr", "clr", "llr", "allr"}
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(ValueError, match="paper-c10"):
+        get_preset("paper")
+    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "smoke"}

@@ -1,0 +1,100 @@
+"""The paper's selection rule on a hand-made run table (every number below is checked by hand)."""
+import math
+
+import pandas as pd
+import pytest
+
+from sparselib.selection import BAND, select_cells
+
+
+def runs_table(rows):
+    cols = ["method", "config_id", "seed", "sparsity_prunable", "sparsity_total", "val_top1", "top1",
+            "theoretical_speedup", "relative_time", "method_args", "run_id"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+# method, config, seed, sparsity, total sparsity, val, test, speedup, rel. time, args, run id
+ROWS = [
+    # CS: three configurations (implicit; goal_sparsity plays no part)
+    ("cs", "a", 0, 0.8990, 0.89, 0.80, 0.70, 8.0, 1.2, '{"penalty": 1}', "a0"),
+    ("cs", "a", 1, 0.9000, 0.89, 0.82, 0.74, 9.0, 1.4, '{"penalty": 1}', "a1"),   # mean 0.8995: in the 90 % band
+    ("cs", "b", 0, 0.9020, 0.89, 0.90, 0.60, 10.0, 1.0, '{"penalty": 2}', "b0"),
+    ("cs", "b", 1, 0.9040, 0.89, 0.90, 0.62, 10.0, 1.0, '{"penalty": 2}', "b1"),  # mean 0.9030: outside (0.3 pp)
+    ("cs", "c", 0, 0.9470, 0.94, 0.70, 0.65, 20.0, 1.1, '{"penalty": 3}', "c0"),
+    ("cs", "c", 1, 0.9490, 0.94, 0.72, 0.66, 22.0, 1.3, '{"penalty": 3}', "c1"),  # mean 0.9480: in the 95 % band
+    # GMP: two configurations at 90 %, the one with the better validation accuracy wins despite worse test accuracy
+    ("gmp", "g1", 0, 0.9000, 0.89, 0.85, 0.80, 9.5, 0.9, "{}", "g10"),
+    ("gmp", "g1", 1, 0.9000, 0.89, 0.87, 0.84, 9.5, 1.1, "{}", "g11"),
+    ("gmp", "g2", 0, 0.9000, 0.89, 0.84, 0.90, 9.5, 0.9, '{"x": 1}', "g20"),
+    ("gmp", "g2", 1, 0.9000, 0.89, 0.84, 0.92, 9.5, 0.9, '{"x": 1}', "g21"),
+    ("dense", "d", 0, 0.0, 0.0, 0.9, 0.9, 1.0, 1.0, "{}", "d0"),
+]
+
+
+def cell(cells, method, goal):
+    row = cells.loc[(cells["method"] == method) & (cells["goal"] == goal)]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+def test_selection_takes_the_best_validation_accuracy_inside_the_band():
+    cells = select_cells(runs_table(ROWS), [0.9, 0.95, 0.98])
+    assert list(cells["method"].unique()) == ["gmp", "cs"]  # study order; dense is the baseline, not a cell
+    c = cell(cells, "cs", 0.9)
+    assert c["found"] and c["config_id"] == "a" and c["n_candidates"] == 1  # b (0.903) is 0.30 pp away
+    assert c["top1_mean"] == pytest.approx(0.72)
+    assert c["top1_std"] == pytest.approx(math.sqrt(2) * 0.02)  # sample std of (0.70, 0.74)
+    assert c["sparsity_mean"] == pytest.approx(0.8995)
+    assert c["speedup_mean"] == pytest.approx(8.5) and c["relative_time_mean"] == pytest.approx(1.3)
+    assert c["run_ids"] == "a0,a1" and c["n_seeds"] == 2
+    c = cell(cells, "cs", 0.95)
+    assert c["found"] and c["config_id"] == "c" and c["top1_mean"] == pytest.approx(0.655)
+    g = cell(cells, "gmp", 0.9)
+    assert g["config_id"] == "g1" and g["n_candidates"] == 2  # val 0.86 beats 0.84; test accuracy is not looked at
+    assert g["top1_mean"] == pytest.approx(0.82)
+
+
+def test_empty_cells_say_why():
+    cells = select_cells(runs_table(ROWS), [0.9, 0.95, 0.98])
+    c = cell(cells, "cs", 0.98)
+    assert not c["found"] and pd.isna(c["top1_mean"]) and c["n_seeds"] == 0
+    assert "98 %" in c["why_empty"] and "94.80 %" in c["why_empty"]  # the closest configuration
+    assert not cell(cells, "gmp", 0.95)["found"]
+
+
+def test_band_edges_are_inclusive_and_the_band_is_configurable():
+    assert BAND == 0.0025
+    rows = [("str", "e", 0, 0.9025, 0.9, 0.5, 0.5, 1, 1, "{}", "e0")]
+    assert cell(select_cells(runs_table(rows), [0.9]), "str", 0.9)["found"]
+    rows = [("str", "e", 0, 0.90251, 0.9, 0.5, 0.5, 1, 1, "{}", "e0")]
+    assert not cell(select_cells(runs_table(rows), [0.9]), "str", 0.9)["found"]
+    assert cell(select_cells(runs_table(rows), [0.9], band=0.01), "str", 0.9)["found"]
+
+
+def test_ties_in_validation_accuracy_are_broken_without_the_test_set():
+    rows = [("lc", "z", 0, 0.9, 0.9, 0.8, 0.1, 1, 1, "{}", "z0"),
+            ("lc", "y", 0, 0.9, 0.9, 0.8, 0.9, 1, 1, "{}", "y0"),
+            ("lc", "x", 0, 0.9, 0.9, float("nan"), 0.99, 1, 1, "{}", "x0")]  # no validation accuracy: never wins
+    assert cell(select_cells(runs_table(rows), [0.9]), "lc", 0.9)["config_id"] == "y"
+
+
+def test_rows_by_schedule_and_empty_tables():
+    rows = [("imp", "s1", 0, 0.9, 0.9, 0.8, 0.7, 1, 1, "{}", "s10"),
+            ("imp", "s2", 0, 0.9, 0.9, 0.9, 0.6, 1, 1, "{}", "s20")]
+    t = runs_table(rows).assign(schedule=["llr", "clr"])
+    cells = select_cells(t, [0.9], by=("method", "schedule"))
+    assert sorted(cells["schedule"]) == ["clr", "llr"] and cells["found"].all()
+    assert select_cells(t.iloc[:0], [0.9]).empty
+    with pytest.raises(ValueError, match="config_id"):
+        select_cells(t.drop(columns="config_id"), [0.9])
+
+
+def test_selection_on_the_smoke_study(smoke_results):
+    from sparselib.results import collect_runs
+
+    df = collect_runs(smoke_results)
+    cells = select_cells(df, [0.9])
+    gsm = cell(cells, "gsm", 0.9)
+    assert gsm["found"] and gsm["n_candidates"] == 3  # the momentum grid: three configurations at 90 %
+    assert set(gsm["run_ids"].split(",")) <= set(df["run_id"])
+    assert cell(cells, "imp", 0.9)["found"]

@@ -1,0 +1,219 @@
+"""Sweeps: planning, Dask execution, failures and retries, killed workers, two sweeps at once, bad input."""
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sparselib.config import Runtime
+from sparselib.presets import get_preset
+from sparselib.runner import RunBusy, run, run_dir
+from sparselib.storage import load_torch
+from sparselib.sweep import SweepError, estimate_seconds, execute, format_seconds, plan, sweep
+
+SMOKE = get_preset("smoke")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rt(path, **kw):
+    return Runtime(results=str(path), progress=False, device="cpu", **kw)
+
+
+class CrashOnce:
+    """Kill the worker process (no cleanup, like SIGKILL) after the ``after``-th checkpoint, the first time only."""
+
+    def __init__(self, marker: str, after: int):
+        self.marker, self.after = marker, after
+
+    def __call__(self, epoch: int) -> None:
+        if epoch == self.after and not os.path.exists(self.marker):
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def test_plan_puts_the_dense_runs_first_and_reads_each_runs_state(tmp_path):
+    configs = SMOKE.configs()
+    p = plan(configs, rt(tmp_path))
+    ids = [r.cfg.run_id for r in p.runs]
+    assert len(ids) == len(set(ids)) == len(configs) + 1  # + restricted IMP's shorter dense run
+    extra = [r for r in p.runs if r.extra]
+    assert len(extra) == 1 and extra[0].cfg.method == "dense" and extra[0].cfg.epochs < SMOKE.base.epochs
+    for r in p.runs:  # every dependency is planned before its dependents
+        if r.needs:
+            assert ids.index(r.needs) < ids.index(r.cfg.run_id)
+    imp = next(r for r in p.runs if r.cfg.method == "imp")
+    assert imp.needs == extra[0].cfg.run_id and imp.epochs == 2
+    assert {r.status for r in p.runs} == {"missing"}
+    # states come from the run folders
+    gmp = SMOKE.config("gmp", 0.9)
+    folder = run_dir(gmp, rt(tmp_path))
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.pt").write_bytes(b"")
+    assert {r.cfg.run_id: r.status for r in plan(configs, rt(tmp_path)).runs}[gmp.run_id] == "partial"
+    (folder / "failed.json").write_text("{}")
+    assert {r.cfg.run_id: r.status for r in plan(configs, rt(tmp_path)).runs}[gmp.run_id] == "failed"
+
+
+def test_time_estimate_uses_finished_runs_or_the_presets_figure(tmp_path):
+    configs = [SMOKE.config("dense"), SMOKE.config("gmp", 0.9)]
+    p = plan(configs, rt(tmp_path))
+    assert estimate_seconds(p, rt(tmp_path))[0] is None
+    left, source = estimate_seconds(p, rt(tmp_path), workers=2, fallback_epoch_seconds=3.0)
+    assert left == pytest.approx((4 + 4) * 3.0 / 2) and "preset" in source
+    folder = run_dir(configs[0], rt(tmp_path))
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"wall_time_s": 10.0, "eval_time_s": 2.0, "epochs": 4}))
+    p = plan(configs, rt(tmp_path))
+    left, source = estimate_seconds(p, rt(tmp_path))
+    assert left == pytest.approx(4 * 3.0) and "1 finished" in source  # gmp: 4 epochs at dense's 3 s/epoch
+    assert format_seconds(3725) == "1 h 02 min" and format_seconds(65) == "1 min 05 s"
+
+
+def test_the_smoke_sweep_on_two_dask_workers_completes_and_a_second_sweep_starts_nothing(smoke_sweep):
+    root, report = smoke_sweep
+    assert report.ok and not report.with_status("failed")
+    assert len(report.with_status("done")) == len(SMOKE.configs()) + 1
+    for cfg in SMOKE.configs():
+        assert (run_dir(cfg, rt(root)) / "metrics.json").exists()
+        assert not (run_dir(cfg, rt(root)) / "checkpoint.pt").exists()
+    # the runs that IMP starts from ran once and were shared (one dense run per setting/seed/length)
+    again = sweep(SMOKE.configs(), rt(root), workers=2, progress=False)
+    assert again.outcomes == [] and again.plan.count("finished") == len(SMOKE.configs()) + 1
+
+
+def diverging(cfg):
+    return cfg.replace(lr=1e12)  # the loss becomes NaN at once: TrainingDiverged
+
+
+def test_a_failing_run_does_not_stop_the_sweep_and_only_it_is_retried(tmp_path):
+    good = [SMOKE.config("dense"), SMOKE.config("gmp", 0.9)]
+    bad = diverging(SMOKE.config("dense"))
+    report = sweep([good[0], bad, good[1]], rt(tmp_path), workers=2, progress=False)
+    assert not report.ok
+    status = {o["run_id"]: o["status"] for o in report.outcomes}
+    assert status == {good[0].run_id: "done", bad.run_id: "failed", good[1].run_id: "done"}
+    failed = json.loads((run_dir(bad, rt(tmp_path)) / "failed.json").read_text())
+    assert "TrainingDiverged" in failed["error"] and "Traceback" in failed["traceback"]
+    assert "FAILED" in report.summary() and bad.run_id in report.summary()
+    again = sweep([good[0], bad, good[1]], rt(tmp_path), workers=0, progress=False)
+    assert [o["run_id"] for o in again.outcomes] == [bad.run_id]  # finished runs are not touched
+
+
+def test_runs_needing_a_failed_dense_run_are_skipped_not_run(tmp_path):
+    bad_dense = diverging(SMOKE.config("dense"))
+    imp_plus = diverging(SMOKE.config("imp_plus", 0.9))  # starts from bad_dense
+    report = sweep([imp_plus], rt(tmp_path), workers=0, progress=False)
+    status = {o["run_id"]: o["status"] for o in report.outcomes}
+    assert status == {bad_dense.run_id: "failed", imp_plus.run_id: "skipped"}
+    assert "SKIPPED" in report.summary()
+
+
+def test_a_killed_worker_is_replaced_and_the_run_resumes_to_the_same_result(tmp_path):
+    cfg = SMOKE.config("gmp", 0.9)
+    marker = tmp_path / "killed"
+    # one torch thread in both runs: bit-identical results need the same reduction order
+    report = sweep([cfg], rt(tmp_path / "a", num_threads=1), workers=1, progress=False,
+                   on_checkpoint=CrashOnce(str(marker), after=2))
+    assert marker.exists(), "the worker was not killed"
+    assert [o["status"] for o in report.outcomes] == ["done"]
+    history = (run_dir(cfg, rt(tmp_path / "a")) / "history.csv").read_text().splitlines()
+    assert len(history) == 1 + cfg.epochs  # header + one row per epoch: epochs 1-2 were not trained again
+    threads = torch.get_num_threads()
+    try:
+        run(cfg, rt(tmp_path / "b", num_threads=1), log=lambda _: None)  # the same run, never interrupted
+    finally:
+        torch.set_num_threads(threads)
+    ma, mb = (json.loads((run_dir(cfg, rt(tmp_path / x)) / "metrics.json").read_text()) for x in "ab")
+    for key in ("top1", "val_top1", "sparsity_prunable", "theoretical_speedup"):
+        assert ma[key] == mb[key], key
+    wa, wb = (load_torch(run_dir(cfg, rt(tmp_path / x)) / "final.pt") for x in "ab")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_run_locked_by_another_process_is_left_to_it(tmp_path):
+    cfg = SMOKE.config("dense")
+    folder = run_dir(cfg, rt(tmp_path))
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "a") as held:  # another process's lock (flock is per open file)
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RunBusy):
+            run(cfg, rt(tmp_path), log=lambda _: None, wait=False)
+        assert execute(cfg.to_dict(), rt(tmp_path))["status"] == "busy"
+        assert not (folder / "config.json").exists()  # nothing was written
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert execute(cfg.to_dict(), rt(tmp_path))["status"] == "done"
+
+
+SWEEP_SCRIPT = """
+import json, sys
+from sparselib.config import Runtime
+from sparselib.presets import get_preset
+from sparselib.sweep import sweep
+configs = [get_preset("smoke").config("dense", seed=s) for s in range(4)]
+report = sweep(configs, Runtime(results=sys.argv[1], progress=False, device="cpu", num_threads=1), workers=0,
+               progress=False)
+print(json.dumps({o["run_id"]: o["status"] for o in report.outcomes}))
+"""
+
+
+def test_two_sweeps_at_once_never_run_the_same_run_twice(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                              env=env, cwd=REPO) for _ in range(2)]
+    outs = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    ids = [SMOKE.config("dense", seed=s).run_id for s in range(4)]
+    for rid in ids:
+        ran = [o.get(rid) for o in outs]
+        assert ran.count("done") == 1, (rid, outs)  # executed by exactly one of the two sweeps
+        assert all(s in ("done", "busy", "finished", None) for s in ran)
+        folder = tmp_path / "smoke" / rid
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["run_id"] == rid
+        assert len((folder / "history.csv").read_text().splitlines()) == 1 + SMOKE.base.epochs
+
+
+def test_via_notebook_keeps_the_executed_notebook_in_the_run_folder(tmp_path):
+    cfg = SMOKE.config("gmp", 0.9)
+    report = sweep([cfg], rt(tmp_path), workers=0, via_notebook=True, progress=False)
+    assert [o["status"] for o in report.outcomes] == ["done"]
+    folder = run_dir(cfg, rt(tmp_path))
+    nb = json.loads((folder / "run.ipynb").read_text())
+    text = json.dumps(nb)
+    assert cfg.run_id in text and "papermill" in nb["metadata"]
+    assert not list(folder.glob("*.partial.ipynb"))
+    assert json.loads((folder / "metrics.json").read_text())["run_id"] == cfg.run_id
+
+
+def test_bad_input_fails_before_any_run_starts(tmp_path):
+    configs = [SMOKE.config("dense")]
+    with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
+        sweep(configs, rt(tmp_path), scheduler="tcp://127.0.0.1:9", connect_timeout=1, progress=False)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    with pytest.raises(SweepError, match="not writable"):
+        sweep(configs, rt(not_a_dir), progress=False)
+    mini = get_preset("mini").config("dense")
+    with pytest.raises(SweepError, match="fashion_mnist"):
+        sweep([mini], rt(tmp_path, data_root=str(tmp_path / "no-data")), progress=False)
+    assert not list(tmp_path.glob("*/*/")), "a run folder was made"
+
+
+def test_cli_sweep_dry_run_and_errors(tmp_path, capsys):
+    from sparselib.cli import main
+
+    main(["sweep", "smoke", "--dry-run", "--results", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"{len(SMOKE.configs())} runs (+1 dense runs they start from)" in out
+    assert "estimated time left" in out and SMOKE.config("gmp", 0.9).run_id in out
+    with pytest.raises(SystemExit, match="unknown preset 'nope'"):
+        main(["sweep", "nope"])
+    with pytest.raises(SystemExit, match="cannot reach"):
+        main(["sweep", "smoke", "--results", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9",
+              "--connect-timeout", "1", "--no-progress"])
+    assert not list(tmp_path.glob("*/*/")), "a run folder was made"
