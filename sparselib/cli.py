@@ -73,6 +73,13 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         raise SystemExit(f"error: {e}") from None
     runtime = _runtime(a)
     configs = preset.configs()
+    if a.methods:
+        wanted = {m.strip() for m in a.methods.split(",") if m.strip()}
+        unknown = wanted - {c.method for c in configs}
+        if unknown:
+            raise SystemExit(f"error: --methods: {', '.join(sorted(unknown))} not in preset {preset.name}; its "
+                             f"methods: {', '.join(dict.fromkeys(c.method for c in configs))}")
+        configs = [c for c in configs if c.method in wanted | {"dense"}]  # dense: the baseline of relative time
     p = plan(configs, runtime)
     extra = sum(r.extra for r in p.runs)
     counts = {s: p.count(s) for s in ("finished", "failed", "partial", "missing")}
@@ -165,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--via-notebook", action="store_true",
                    help="execute each run through notebooks/train.ipynb (papermill); keeps run.ipynb in its folder")
     s.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for --scheduler")
+    s.add_argument("--methods", default=None, metavar="M1,M2",
+                   help="only these methods of the study (and the dense runs), e.g. --methods imp,gmp")
     runtime_args(s)
     s.set_defaults(func=cmd_sweep)
 

@@ -211,8 +211,13 @@ def test_cli_sweep_dry_run_and_errors(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{len(SMOKE.configs())} runs (+1 dense runs they start from)" in out
     assert "estimated time left" in out and SMOKE.config("gmp", 0.9).run_id in out
+    main(["sweep", "smoke", "--dry-run", "--results", str(tmp_path), "--methods", "gmp,lc"])
+    out = capsys.readouterr().out
+    assert "3 runs:" in out and " gmp " in out and " lc " in out and " imp " not in out  # + dense
     with pytest.raises(SystemExit, match="unknown preset 'nope'"):
         main(["sweep", "nope"])
+    with pytest.raises(SystemExit, match="--methods: magic not in preset smoke"):
+        main(["sweep", "smoke", "--methods", "magic", "--dry-run"])
     with pytest.raises(SystemExit, match="cannot reach"):
         main(["sweep", "smoke", "--results", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9",
               "--connect-timeout", "1", "--no-progress"])
