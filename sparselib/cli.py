@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from typing import Any
 
 from .config import ConfigError, Runtime
@@ -182,8 +184,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt  # SIGTERM (kill, SLURM's time limit) stops like Ctrl-C: workers closed, runs resumable
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args.func(args)
     except KeyboardInterrupt:
@@ -191,6 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         raise SystemExit(0) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
