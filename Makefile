@@ -5,10 +5,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup data test book clean-book
+.PHONY: setup data browser test book clean-book
 
-setup: $(STAMP) data
+setup: $(STAMP) data browser
 
 # torch goes first and alone, pinned, so pip takes the local CPU wheel; constraints.txt keeps every other package
 # from pulling a different (CUDA) torch.
@@ -27,6 +28,18 @@ data:
 	    (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null; \
 	  else \
 	    echo "note: $(FMNIST) is missing; as root run 'apt-get install dataset-fashion-mnist' (tests that need it are skipped)"; \
+	  fi; \
+	fi
+
+# The book's browser tests (tests/test_book.py) drive Debian's chromium through Playwright; not
+# `playwright install`, which downloads browsers from a CDN.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing; as root run 'apt-get install chromium' (the browser tests fail without it; SPARSELIB_SKIP_BROWSER=1 skips them)"; \
 	  fi; \
 	fi
 

@@ -47,7 +47,7 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
         args = cfg.get("method_args", {})
         rows.append({**{k: v for k, v in cfg.items() if k != "method_args"}, **metrics,
                      "schedule": args.get("schedule"), "config_id": config_id(cfg),
-                     "method_args": json.dumps(args, sort_keys=True)})
+                     "method_args": json.dumps(args, sort_keys=True), "folder": str(folder)})
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
@@ -62,3 +62,10 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
                            for t, d in zip(df["pipeline_time_s"], df["dense_run_id"])]
     rest = [c for c in df.columns if c not in COLUMNS]
     return df[COLUMNS + rest].sort_values(["setting", "method", "goal_sparsity", "seed"], ignore_index=True)
+
+
+def dense_baseline(runs: pd.DataFrame) -> pd.DataFrame:
+    """The dense runs that pruned runs are timed against (full dense training of their setting and seed); dense runs
+    made only as a starting point (restricted IMP's shorter one) are left out."""
+    pruned = runs.loc[runs["method"] != "dense"]
+    return runs.loc[(runs["method"] == "dense") & runs["run_id"].isin(pruned["dense_run_id"])]

@@ -379,7 +379,7 @@ def _client(scheduler, workers, resources, connect_timeout):
     worker_resources = {"GPU": 1} if gpus else None
     if gpus and n > gpus:
         raise SweepError(f"--workers {n} but this machine has {gpus} GPU(s): one run per GPU")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR, resources=worker_resources)
     return Client(cluster), cluster, resources if resources is not None else worker_resources
 

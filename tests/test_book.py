@@ -1,11 +1,16 @@
 """Build the Jupyter Book once (from a small results folder) and check the offline HTML.
 
 One build (~30 s) serves every check below (module-scoped fixture).  The results are the real
-``smoke`` study (``tests/conftest.py``).
+``smoke`` study (``tests/conftest.py``).  The last tests open every page in a real browser
+(Debian's chromium, which `make setup` installs, driven by Playwright), with every request off
+127.0.0.1 blocked, and save full-page screenshots to ``$SPARSELIB_ARTIFACTS`` (default
+``test-artifacts/screenshots/``).  Without chromium they fail; ``SPARSELIB_SKIP_BROWSER=1``
+skips them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -80,8 +85,28 @@ def test_only_toc_pages_are_built(built_book):
     assert proc.returncode == 0, _fail_msg(proc)
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
                    if "_static" not in p.parts)
-    assert pages == ["book/intro.html", "book/results.html", "genindex.html", "index.html",
-                     "search.html"], pages
+    expected = sorted({f"{f}.html" for f in _toc_files()} | {"genindex.html", "index.html",
+                                                             "search.html"})
+    assert {"book/intro.html", "book/results.html"} <= set(expected), expected
+    assert pages == expected, pages
+
+
+def _toc_files() -> list[str]:
+    """The documents _toc.yml lists (its root and every `file:` entry, at any depth)."""
+    import yaml
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("root", "file") and isinstance(value, str):
+                    yield value.removesuffix(".md").removesuffix(".ipynb")
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    return list(walk(yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))))
 
 
 def test_results_page_shows_the_runs(built_book, run_ids):
@@ -183,3 +208,273 @@ def test_results_notebook_says_plainly_when_there_are_no_runs(tmp_path, monkeypa
     assert not any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
     assert "sparselib-summary" not in text
     assert not [o for o in outputs if o.output_type == "error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The built book in a real browser: Debian's chromium (`make setup` installs it) driven by
+# Playwright, the HTML served by a local HTTP server, every request off 127.0.0.1 blocked.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FIGURE = "div.plotly-graph-div, .js-plotly-plot"
+# what plotly draws for a trace (heatmaps, contours and images get a class of their own)
+TRACE = ".main-svg .trace, .main-svg .hm, .main-svg .contour, .main-svg .im"
+# pydata-sphinx-theme logs this console error on a visitor's first page (empty localStorage: the
+# theme's <head> script sets data-mode="" and setTheme() rejects it before resetting to "auto").
+# It is the theme's, harmless, and every fresh browser context is a first visit.
+KNOWN_CONSOLE_ERRORS = ("Got invalid theme mode: . Resetting to auto.",)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless chromium for every browser test of this module; where there is none, the
+    reason, which fails each test (`_browser`): CI must not skip them silently."""
+    if os.environ.get("SPARSELIB_SKIP_BROWSER") == "1":
+        pytest.skip("SPARSELIB_SKIP_BROWSER=1")
+    if not os.access(CHROMIUM, os.X_OK):
+        yield (f"{CHROMIUM} is missing: run `make setup` (as root) or `apt-get install chromium` "
+               f"(SPARSELIB_SKIP_BROWSER=1 skips the browser tests)")
+        return
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as e:
+        yield f"playwright is not installed ({e}): run `make setup`"
+        return
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="module")
+def book_url(built_book):
+    """The built HTML, served on 127.0.0.1 (an ephemeral port) for the module's lifetime."""
+    import functools
+    import http.server
+    import threading
+
+    proc, html = built_book
+    assert proc.returncode == 0, _fail_msg(proc)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir() -> Path:
+    env = os.environ.get("SPARSELIB_ARTIFACTS")
+    folder = Path(env) if env else REPO / "test-artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not env:  # our own folder: no screenshots left over from pages that no longer exist
+        for old in folder.glob("*.png"):
+            old.unlink()
+    return folder
+
+
+def _browser(chromium):
+    if isinstance(chromium, str):
+        pytest.fail(chromium, pytrace=False)
+    return chromium
+
+
+def _book_pages(html: Path) -> list[str]:
+    """Every page of the book proper (the toc's pages live under book/)."""
+    pages = sorted(p.relative_to(html).as_posix() for p in (html / "book").rglob("*.html")
+                   if "_static" not in p.parts and p.stem not in ("genindex", "search"))
+    assert "book/results.html" in pages, pages
+    return pages
+
+
+class _Visit:
+    """A fresh browser context and page (a first visit), recording JS errors and every request
+    that is not to 127.0.0.1 (those are blocked)."""
+
+    def __init__(self, browser, url: str):
+        from urllib.parse import urlsplit
+
+        self.url, self.errors, self.external, self.broken = url, [], [], []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                           service_workers="block")
+        self.context.set_default_timeout(30_000)
+
+        def route(r):
+            if urlsplit(r.request.url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                self.external.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
+                     if m.type == "error" and m.text not in KNOWN_CONSOLE_ERRORS else None)
+        self.page.on("response", lambda r: self.broken.append(f"{r.status} {r.url}")
+                     if r.status >= 400 else None)
+
+    def __enter__(self):
+        self.page.goto(self.url, wait_until="load")
+        return self
+
+    def __exit__(self, *exc):
+        self.context.close()
+
+    def problems(self) -> list[str]:
+        return ([f"request off 127.0.0.1 (blocked): {u}" for u in self.external]
+                + [f"HTTP {b}" for b in self.broken] + self.errors)
+
+
+def _figures_drawn(page) -> list[str]:
+    """Waits until every plotly figure on the page has drawn; the figures that did not."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    figs = page.locator(FIGURE)
+    # plotly draws from an inline script; give it (and a loaded machine) time. A figure that does
+    # not draw is reported figure by figure below.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            """([fig, trace]) => [...document.querySelectorAll(fig)].every(gd =>
+                   gd.querySelector('.main-svg') && gd.querySelector(trace))""",
+            arg=[FIGURE, TRACE], timeout=30_000)
+    bad = []
+    for i in range(figs.count()):
+        state = figs.nth(i).evaluate("""(gd, trace) => ({
+            svg: gd.querySelectorAll('.main-svg').length,
+            traces: gd.querySelectorAll(trace).length,
+            data: (gd.data || []).length,
+            w: gd.getBoundingClientRect().width, h: gd.getBoundingClientRect().height})""", TRACE)
+        if not (state["svg"] and state["traces"] and state["data"] and state["w"] > 100
+                and state["h"] > 100):
+            bad.append(f"figure #{i} did not draw: {state}")
+    return bad
+
+
+def _math_typeset(page) -> list[str]:
+    """Where the page has math, waits for MathJax to typeset all of it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    n = page.locator(".math").count()
+    if not n:
+        return []
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.math')].every(e => e.querySelector('mjx-container'))",
+            timeout=30_000)
+    except PlaywrightTimeout:
+        done = page.locator(".math mjx-container").count()
+        return [f"MathJax typeset {done} of {n} .math elements"]
+    merror = page.locator("mjx-merror").all_text_contents()
+    return [f"MathJax error: {t}" for t in merror]
+
+
+def test_every_page_renders_offline_in_chromium(chromium, book_url, built_book, screenshot_dir,
+                                                capsys):
+    """Each page of the book in chromium: plotly figures drawn, math typeset, no JS error, no
+    request off the machine; a full-page screenshot of each."""
+    browser = _browser(chromium)
+    _, html = built_book
+    pages = _book_pages(html)
+    problems, figures = {}, 0
+    for path in pages:
+        with _Visit(browser, book_url + path) as v:
+            found = _figures_drawn(v.page) + _math_typeset(v.page)
+            figures += v.page.locator(FIGURE).count()
+            shot = screenshot_dir / (path.removesuffix(".html").replace("/", "_") + ".png")
+            v.page.screenshot(path=str(shot), full_page=True)
+            found += v.problems()
+        if found:
+            problems[path] = found
+    with capsys.disabled():
+        print(f"\nbook screenshots ({len(pages)} pages): {screenshot_dir}")
+    if problems:
+        pytest.fail("\n".join(f"{p}:\n  " + "\n  ".join(f) for p, f in problems.items()),
+                    pytrace=False)
+    assert figures >= 1, "no plotly figure on any page"
+
+
+def _x_title(fig):
+    return fig.evaluate("gd => { const t = gd.querySelector('.g-xtitle'); return t ? t.textContent : null; }")
+
+
+def _menu_options(fig, menu):
+    """Opens a dropdown menu and returns its entries (a "buttons" menu shows them anyway)."""
+    header = menu.locator(".updatemenu-header")
+    if header.count():
+        header.click()
+        opts = fig.locator(".updatemenu-dropdown-button")
+        opts.first.wait_for(state="visible")
+        return opts
+    return menu.locator(".updatemenu-button")
+
+
+def _switch_x_axis(page, fig, menu, screenshot: Path) -> bool:
+    """Picks each other entry of `menu` until one changes the x-axis title; checks the figure
+    is still drawn, then picks the starting entry again and checks the title comes back."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    header = menu.locator(".updatemenu-header")
+    start = header.text_content() if header.count() else None
+    before = _x_title(fig)
+    labels = _menu_options(fig, menu).all_text_contents()
+    if start is not None:
+        header.click()  # close it again
+
+    def wait_title(cond: str) -> bool:
+        try:
+            page.wait_for_function(
+                "([gd, old]) => { const t = gd.querySelector('.g-xtitle'); "
+                f"const x = t ? t.textContent : null; return {cond}; }}",
+                arg=[fig.element_handle(), before], timeout=5_000)
+            return True
+        except PlaywrightTimeout:
+            return False
+
+    for j, label in enumerate(labels):
+        if label == start:
+            continue
+        _menu_options(fig, menu).nth(j).click()
+        if not wait_title("x !== old"):
+            continue  # this entry leaves the x axis alone
+        after = _x_title(fig)
+        assert after and after != before, (before, after)
+        assert fig.locator(TRACE).count() >= 1, "no trace drawn after the switch"
+        if start is not None:
+            assert header.text_content() == label
+        fig.screenshot(path=str(screenshot))
+        if start in labels:
+            _menu_options(fig, menu).nth(labels.index(start)).click()
+            assert wait_title("x === old"), (f"picking {start!r} again did not bring back "
+                                             f"the x-axis title {before!r}: {_x_title(fig)!r}")
+        return True
+    return False
+
+
+def test_results_dropdown_switches_the_x_axis(chromium, book_url, screenshot_dir):
+    """On the results page, picking another entry of a figure's dropdown (plotly updatemenus)
+    changes the x axis; picking the starting entry again brings it back."""
+    with _Visit(_browser(chromium), book_url + "book/results.html") as v:
+        page = v.page
+        not_drawn = _figures_drawn(page)
+        assert not not_drawn, not_drawn
+        menus = [(fig, fig.locator(".updatemenu-header-group").nth(m))
+                 for fig in page.locator(FIGURE).all()
+                 for m in range(fig.locator(".updatemenu-header-group").count())]
+        assert menus, "no plotly dropdown (updatemenus) on the results page"
+        shot = screenshot_dir / "book_results--dropdown.png"
+        assert any(_switch_x_axis(page, fig, menu, shot) for fig, menu in menus), \
+            f"none of the {len(menus)} dropdown(s) on the results page changed the x-axis title"
+        assert not v.problems(), v.problems()

@@ -389,7 +389,14 @@ def _sphinx_page_js(app, pagename, templatename, context, doctree) -> None:
 def _sphinx_outdated(app, env, added, changed, removed):
     # Notebook pages read results/ while they execute, and Sphinx does not track that folder: an
     # incremental build would keep showing old runs. Re-read (so re-execute) them every build.
-    return [d for d in env.found_docs if str(env.doc2path(d)).endswith(".ipynb")]
+    return [d for d in env.found_docs if _is_notebook(Path(env.doc2path(d)))]
+
+
+def _is_notebook(path: Path) -> bool:
+    """A .ipynb page, or a MyST text notebook (.md whose front matter says ``file_format: mystnb``)."""
+    if path.suffix == ".ipynb":
+        return True
+    return path.suffix == ".md" and "file_format: mystnb" in path.read_text(encoding="utf-8")[:500]
 
 
 def setup(app):

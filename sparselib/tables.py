@@ -1,0 +1,155 @@
+"""The book's tables, as HTML strings generated from runs, presets and the method registry (never typed in).
+
+* :func:`study_table` — Tables 1 / 4 / 5: the selected cells (see :mod:`sparselib.selection`) per method and goal
+  sparsity; the two best accuracies per column highlighted; every cell's run ids in its hover text; "—" cells
+  carry the reason.
+* :func:`settings_table` — Table 2: the training configuration of each preset, assumed values marked.
+* :func:`methods_table` — Table 3: the method registry's overview.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from .plots import method_label
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _pct(mean: float, std: float | None = None, digits: int = 2) -> str:
+    if mean is None or pd.isna(mean):
+        return "—"
+    text = f"{100 * mean:.{digits}f}"
+    return text if std is None or pd.isna(std) else f"{text} ± {100 * std:.{digits}f}"
+
+
+def _top_two(values: Sequence[float]) -> set[int]:
+    """Indices of the two best values (ties included) among the non-missing ones."""
+    present = sorted({v for v in values if v is not None and not pd.isna(v)}, reverse=True)
+    keep = set(present[:2])
+    return {i for i, v in enumerate(values) if v in keep}
+
+
+def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame | None = None,
+                caption: str = "") -> str:
+    """Table 1 / 4 analogue.  ``cells`` from :func:`sparselib.selection.select_cells` (``by=("method",)``);
+    ``dense``: the dense runs (rows of the run table) for the reference row."""
+    goals = [float(g) for g in goals]
+    methods = list(dict.fromkeys(cells["method"])) if len(cells) else []
+    lookup = {(r.method, float(r.goal)): r for r in cells.itertuples(index=False)}
+    head = "".join(f'<th colspan="3">{g * 100:g} %</th>' for g in goals)
+    sub = "<th>top-1 (%)</th><th>speedup</th><th>sparsity (%)</th>" * len(goals)
+    rows = []
+    if dense is not None and len(dense):
+        acc = _pct(dense["top1"].mean(), dense["top1"].std() if len(dense) > 1 else None)
+        ids = ", ".join(sorted(dense["run_id"]))
+        rows.append(f'<tr class="dense"><th title="runs: {_esc(ids)}">dense (1.00×)</th>'
+                    + f'<td colspan="{3 * len(goals)}" title="runs: {_esc(ids)}">{acc} (no pruning)</td></tr>')
+    best = {g: _top_two([lookup[(m, g)].top1_mean if (m, g) in lookup and lookup[(m, g)].found else None
+                         for m in methods]) for g in goals}
+    for i, m in enumerate(methods):
+        times = [lookup[(m, g)].relative_time_mean for g in goals if (m, g) in lookup and lookup[(m, g)].found]
+        times = [t for t in times if not pd.isna(t)]
+        rel = f" ({sum(times) / len(times):.2f}×)" if times else ""
+        tds = []
+        for g in goals:
+            c = lookup.get((m, g))
+            if c is None or not c.found:
+                why = c.why_empty if c is not None else "no runs of this method"
+                tds.append(f'<td class="empty" colspan="3" title="{_esc(why)}">—</td>')
+                continue
+            hl = ' class="best"' if i in best[g] else ""
+            tip = (f"runs: {c.run_ids}; configuration: {c.method_args}; {int(c.n_seeds)} seed(s); "
+                   f"relative time {c.relative_time_mean:.2f}×")
+            tds.append(f'<td{hl} title="{_esc(tip)}">{_pct(c.top1_mean, c.top1_std)}</td>'
+                       f'<td title="{_esc(tip)}">{c.speedup_mean:.1f}×</td>'
+                       f'<td title="{_esc(tip)}">{_pct(c.sparsity_mean)}</td>')
+        rows.append(f"<tr><th>{_esc(method_label(m))}{rel}</th>{''.join(tds)}</tr>")
+    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+    return (f'<table class="sparselib-table study">{cap}<thead><tr><th rowspan="2">method (relative time)</th>'
+            f"{head}</tr><tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+TABLE_CSS = """<style>
+table.sparselib-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
+table.sparselib-table th, table.sparselib-table td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+table.sparselib-table th { background: #f4f4f4; text-align: center; }
+table.sparselib-table tbody th { text-align: left; white-space: nowrap; }
+table.sparselib-table td.best { font-weight: bold; background: #e6f2e6; }
+table.sparselib-table td.empty { text-align: center; color: #777; cursor: help; }
+table.sparselib-table caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 4px; }
+</style>"""
+
+
+SETTING_FIELDS = [("dataset", "dataset"), ("model", "model"), ("model_width", "base width"),
+                  ("dropout", "dropout"), ("train_subset", "training images used"), ("val_fraction", "validation"),
+                  ("augment", "augmentation"), ("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "LR"),
+                  ("lr_schedule", "LR schedule"), ("lr_milestones", "LR milestones"), ("lr_gamma", "LR factor"),
+                  ("warmup_epochs", "warm-up epochs"), ("momentum", "momentum"), ("nesterov", "Nesterov"),
+                  ("weight_decay", "weight decay")]
+
+
+def settings_table(presets: Sequence[Any]) -> str:
+    """Table 2: one column per preset, one row per setting field; a preset whose settings SPEC marks as assumed
+    gets an "(assumed)" mark on every value."""
+    head = "".join(f"<th>{_esc(p.name)}</th>" for p in presets)
+    rows = []
+    for field, label in SETTING_FIELDS:
+        tds = []
+        for p in presets:
+            v = getattr(p.base, field)
+            if field == "model_width" and v is None:
+                v = "16 (standard)"
+            elif field == "dropout" and v is None:
+                v = "—" if not p.base.model.startswith("wrn") else "0.3"
+            elif field == "train_subset" and v is None:
+                v = "all"
+            elif field == "lr_milestones":
+                v = ", ".join(map(str, v)) or "—"
+            mark = " <em>(assumed)</em>" if p.assumed and "Table 2" in p.assumed else ""
+            tds.append(f"<td>{_esc(v)}{mark}</td>")
+        rows.append(f"<tr><th>{_esc(label)}</th>{''.join(tds)}</tr>")
+    for label, fn in (("goal sparsities", lambda p: ", ".join(f"{s * 100:g} %" for s in p.sparsities)),
+                      ("seeds", lambda p: len(p.seeds)), ("runs in the study", lambda p: len(p.configs()))):
+        rows.append(f"<tr><th>{label}</th>{''.join(f'<td>{_esc(fn(p))}</td>' for p in presets)}</tr>")
+    return (f'<table class="sparselib-table"><thead><tr><th>setting</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def grids_table(preset: Any) -> str:
+    """The hyper-parameter configurations a preset's study runs for each method."""
+    from .methods import get_method
+
+    rows = []
+    for grid in preset.methods:
+        cfgs = [{**a, **o} for a in grid.configs for o in grid.overrides]
+        explicit = get_method(grid.method).explicit
+        text = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) or "defaults" for c in cfgs)
+        rows.append(f"<tr><th>{_esc(method_label(grid.method))}</th><td>{len(cfgs)}</td>"
+                    f"<td>{'each goal sparsity' if explicit else 'once (implicit)'}</td>"
+                    f'<td style="text-align:left">{_esc(text)}</td></tr>')
+    return ('<table class="sparselib-table"><thead><tr><th>method</th><th>configurations</th><th>run at</th>'
+            f"<th>values</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def methods_table() -> str:
+    """Table 3 from the registry."""
+    from .methods import ordered_methods
+
+    rows = []
+    for cls in ordered_methods():
+        o = cls.overview()
+        yes = {True: "yes", False: "no"}
+        rows.append(f"<tr><th>{_esc(method_label(o['method']))}</th><td>{_esc(o['sparsity control'])}</td>"
+                    f"<td>{yes[o['pruning-stable']]}</td><td>{yes[o['sparsity-agnostic training']]}</td>"
+                    f"<td>{yes[o['retrains']]}</td>"
+                    f'<td style="text-align:left"><code>{_esc(o["hyper-parameters"])}</code></td>'
+                    f"<td>{_esc(o['reference'])}</td></tr>")
+    return ('<table class="sparselib-table"><thead><tr><th>method</th><th>sparsity control</th>'
+            '<th>pruning-stable</th><th>sparsity-agnostic dense training</th><th>retrains</th>'
+            f"<th>hyper-parameters (defaults)</th><th>reference</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+

@@ -1,0 +1,52 @@
+"""The book's tables and per-run figures, from hand-made cells and from the real smoke study."""
+import re
+
+import pandas as pd
+
+from sparselib.figures import cycles_figure, layer_sparsity_figure, lr_figure
+from sparselib.presets import PRESETS
+from sparselib.results import collect_runs, dense_baseline
+from sparselib.selection import select_cells
+from sparselib.tables import methods_table, settings_table, study_table
+
+
+def cell(method, goal, top1, found=True, why=""):
+    return {"method": method, "goal": goal, "found": found, "top1_mean": top1 if found else float("nan"),
+            "top1_std": 0.01, "speedup_mean": 10.0, "sparsity_mean": goal, "relative_time_mean": 1.5,
+            "n_seeds": 2, "run_ids": f"{method}-a,{method}-b", "method_args": "{}", "why_empty": why}
+
+
+def test_study_table_highlights_the_two_best_and_explains_empty_cells():
+    cells = pd.DataFrame([cell("imp", 0.9, 0.80), cell("gmp", 0.9, 0.85), cell("lc", 0.9, 0.70),
+                          cell("cs", 0.9, None, found=False, why="closest reached 93.00 %")])
+    html = study_table(cells, [0.9])
+    best = re.findall(r'<td class="best"[^>]*>([^<]+)</td>', html)
+    assert sorted(best) == ["80.00 ± 1.00", "85.00 ± 1.00"]  # not LC's 70 %
+    assert 'title="closest reached 93.00 %">—</td>' in html
+    assert "runs: imp-a,imp-b" in html and "IMP (1.50×)" in html
+    assert html.index("IMP (") < html.index("GMP (")  # rows keep the order of the cells
+
+
+def test_settings_and_methods_tables_come_from_presets_and_registry():
+    t2 = settings_table([PRESETS["mini"], PRESETS["paper-c10"]])
+    assert "resnet56" in t2 and "fashion_mnist" in t2 and "100, 150" in t2
+    assert t2.count("(assumed)") >= 10 and "12000" in t2
+    t3 = methods_table()
+    for label in ("IMP", "GSM", "CS", "STR", "DST"):
+        assert f"<th>{label}" in t3
+    assert t3.count("implicit") == 3
+
+
+def test_figures_from_the_smoke_study(smoke_results):
+    runs = collect_runs(smoke_results)
+    assert set(dense_baseline(runs)["run_id"]) == set(runs.loc[runs["method"] != "dense", "dense_run_id"])
+    cyc = cycles_figure(runs, seed=0)
+    names = {t.name for t in cyc.data if t.name}
+    assert {"IMP seed 0", "IMP+ seed 0", "BIMP seed 0"} <= names
+    assert any("run " in (t.hovertemplate or "") for t in cyc.data)
+    cells = select_cells(runs, [0.9])
+    layers = layer_sparsity_figure(runs, cells)
+    assert len(layers.data) == int(cells["found"].sum())
+    assert all(max(t.y) <= 100 and min(t.y) >= 0 for t in layers.data)
+    lrs = lr_figure(runs)
+    assert [t.name for t in lrs.data][0] == "dense run" and "LLR" in [t.name for t in lrs.data]
