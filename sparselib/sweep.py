@@ -311,12 +311,12 @@ def sweep(configs: Iterable[RunConfig], runtime: Runtime, *, workers: int | None
     """
     configs = list(configs)
     start = time.time()
-    check_can_start(configs, runtime)
     p = plan(configs, runtime)
     report = SweepReport(p)
     todo = p.todo
-    if not todo:
+    if not todo:  # nothing to run: no data, no cluster needed (e.g. `make book` on committed results)
         return report
+    check_can_start([r.cfg for r in todo], runtime)
     if workers == 0 and scheduler is None:
         _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name)
     else:

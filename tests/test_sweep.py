@@ -204,6 +204,16 @@ def test_bad_input_fails_before_any_run_starts(tmp_path):
     assert not list(tmp_path.glob("*/*/")), "a run folder was made"
 
 
+def test_a_finished_study_needs_no_data_and_no_cluster(tmp_path):
+    mini = get_preset("mini").config("dense")
+    folder = run_dir(mini, rt(tmp_path))
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text("{}")  # finished (as committed results are)
+    report = sweep([mini], rt(tmp_path, data_root=str(tmp_path / "no-data")), scheduler="tcp://127.0.0.1:9",
+                   progress=False)
+    assert report.outcomes == [] and report.ok
+
+
 def test_cli_sweep_dry_run_and_errors(tmp_path, capsys):
     from sparselib.cli import main
 
