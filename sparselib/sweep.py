@@ -185,8 +185,8 @@ def execute(cfg_dict: dict[str, Any], runtime: Runtime, via_notebook: bool = Fal
     """
     cfg = RunConfig.from_dict(cfg_dict)
     outcome: dict[str, Any] = {"run_id": cfg.run_id, "method": cfg.method, "setting": cfg.setting}
-    for dep in needs:
-        if dep["status"] not in ("done", "finished"):  # (a busy dense run: IMP waits for it, see runner.run)
+    for dep in needs:  # a dense run that another sweep is running ("busy") is waited for inside runner.run
+        if dep["status"] in ("failed", "skipped"):
             return {**outcome, "status": "skipped", "error": f"its dense run {dep['run_id']} did not finish"}
     runtime = _worker_runtime(runtime)
     _undo_dask_malloc_trim()
@@ -317,11 +317,16 @@ def sweep(configs: Iterable[RunConfig], runtime: Runtime, *, workers: int | None
     if not todo:  # nothing to run: no data, no cluster needed (e.g. `make book` on committed results)
         return report
     check_can_start([r.cfg for r in todo], runtime)
-    if workers == 0 and scheduler is None:
-        _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name)
-    else:
-        _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout,
-                    report, progress, log, name)
+    try:
+        if workers == 0 and scheduler is None:
+            _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name)
+        else:
+            _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout,
+                        report, progress, log, name)
+    except KeyboardInterrupt:
+        report.seconds = time.time() - start
+        log(report.summary() + "\ninterrupted: unfinished runs resume from their last epoch when you sweep again")
+        raise
     report.seconds = time.time() - start
     return report
 

@@ -113,6 +113,15 @@ def test_runs_needing_a_failed_dense_run_are_skipped_not_run(tmp_path):
     assert "SKIPPED" in report.summary()
 
 
+def test_a_dense_run_busy_in_another_sweep_is_waited_for_not_skipped(tmp_path):
+    imp_plus = SMOKE.config("imp_plus", 0.9)
+    busy = {"run_id": imp_plus.dense_config().run_id, "status": "busy"}
+    out = execute(imp_plus.to_dict(), rt(tmp_path), False, None, busy)
+    assert out["status"] == "done"  # the runner waited for (here: ran) the dense run itself
+    failed = {"run_id": busy["run_id"], "status": "failed"}
+    assert execute(imp_plus.replace(seed=5).to_dict(), rt(tmp_path), False, None, failed)["status"] == "skipped"
+
+
 def test_a_killed_worker_is_replaced_and_the_run_resumes_to_the_same_result(tmp_path):
     cfg = SMOKE.config("gmp", 0.9)
     marker = tmp_path / "killed"
