@@ -141,12 +141,14 @@ def _paper_preset(name: str, base: RunConfig, title: str, weight_decays: tuple[f
                   assumed=_PAPER_ASSUMED)
 
 
-# Implicit methods on mini: one value per band where seed 0 landed in it when each method's knob was bisected toward
-# the 90 / 95 / 98 % bands (the book's setup page lists the tries); CS needs beta_final=2000 in 6 epochs (with 200
-# the hard mask collapses accuracy).  DST reached at most 92.6 % (penalty 0.0023; larger penalties ended sparser
-# layers' thresholds' resets and lower sparsity), so its grid covers 90 % and shows the ceiling.
-_MINI_CS = (3e-5, 6.5e-5, 2e-4)
-_MINI_STR = (0.0012, 0.0048, 0.0135)
+# Implicit methods on mini: first one value per band where seed 0 landed in it when each method's knob was bisected
+# toward the 90 / 95 / 98 % bands (the book's setup page lists the tries); with seed 1 added, the means of CS's three
+# and STR's 90 % value fell just outside the bands, so their search was widened once by a neighbour on the other
+# side of each band.  CS needs beta_final=2000 in 6 epochs (with 200 the hard mask collapses accuracy).  DST
+# reached at most 92.6 % (penalty 0.0023; larger penalties ended less sparse, 0.01 diverged), so its grid covers
+# 90 % and shows the ceiling.
+_MINI_CS = (2.7e-5, 3e-5, 6.2e-5, 6.5e-5, 1.8e-4, 2e-4)
+_MINI_STR = (0.0012, 0.0013, 0.0048, 0.0135)
 _MINI_DST = (0.0014, 0.0016, 0.0023)
 
 PRESETS: dict[str, Preset] = {
@@ -187,8 +189,6 @@ PRESETS: dict[str, Preset] = {
                  MethodGrid("gmp", ({"pruning_interval": 1},)),
                  MethodGrid("dpf", ({"pruning_interval": 1},)),
                  MethodGrid("gsm", tuple({"momentum": m} for m in (0.9, 0.99, 0.995))),
-                 # GSM's unselected weights only decay: at weight decay 1e-4 they barely move in 6 epochs
-                 MethodGrid("gsm", ({"momentum": 0.99},), overrides=({"weight_decay": 5e-3},)),
                  MethodGrid("lc", ({}, {"weight_decay": 0.1})),  # LC strength: 1e-4 barely moves weights in 6 epochs
                  MethodGrid("dnw", ({},)),
                  MethodGrid("cs", tuple({"penalty": p, "beta_final": 2000} for p in _MINI_CS)),
