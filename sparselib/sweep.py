@@ -399,6 +399,7 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
         runtime = dataclasses.replace(runtime, num_threads=max(1, (os.cpu_count() or 1) // n))
     runtime = dataclasses.replace(runtime, progress=False)
     futures: dict[str, Any] = {}
+    needed = {r.needs for r in todo}  # dense runs others start from: ahead in the queue
     bar = _Bar(len(todo), progress, name)
     try:
         for r in todo:
@@ -406,7 +407,7 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
             futures[r.cfg.run_id] = client.submit(
                 execute, r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *deps, pure=False,
                 key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources,
-                priority=1 if any(t.needs == r.cfg.run_id for t in todo) else 0)
+                priority=1 if r.cfg.run_id in needed else 0)
         by_future = {f.key: rid for rid, f in futures.items()}
         planned = {r.cfg.run_id: r for r in todo}
         for fut in as_completed(list(futures.values())):

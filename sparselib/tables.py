@@ -20,7 +20,8 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _pct(mean: float, std: float | None = None, digits: int = 2) -> str:
+def pct(mean: float, std: float | None = None, digits: int = 2) -> str:
+    """A fraction as a percentage with ``digits`` decimals, "± std" when given; "—" when missing."""
     if mean is None or pd.isna(mean):
         return "—"
     text = f"{100 * mean:.{digits}f}"
@@ -45,7 +46,7 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
     sub = "<th>top-1 (%)</th><th>speedup</th><th>sparsity (%)</th>" * len(goals)
     rows = []
     if dense is not None and len(dense):
-        acc = _pct(dense["top1"].mean(), dense["top1"].std() if len(dense) > 1 else None)
+        acc = pct(dense["top1"].mean(), dense["top1"].std() if len(dense) > 1 else None)
         ids = ", ".join(sorted(dense["run_id"]))
         rows.append(f'<tr class="dense"><th title="runs: {_esc(ids)}">dense (1.00×)</th>'
                     + f'<td colspan="{3 * len(goals)}" title="runs: {_esc(ids)}">{acc} (no pruning)</td></tr>')
@@ -65,9 +66,9 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
             hl = ' class="best"' if i in best[g] else ""
             tip = (f"runs: {c.run_ids}; configuration: {c.method_args}; {int(c.n_seeds)} seed(s); "
                    f"relative time {c.relative_time_mean:.2f}×")
-            tds.append(f'<td{hl} title="{_esc(tip)}">{_pct(c.top1_mean, c.top1_std)}</td>'
+            tds.append(f'<td{hl} title="{_esc(tip)}">{pct(c.top1_mean, c.top1_std)}</td>'
                        f'<td title="{_esc(tip)}">{c.speedup_mean:.1f}×</td>'
-                       f'<td title="{_esc(tip)}">{_pct(c.sparsity_mean)}</td>')
+                       f'<td title="{_esc(tip)}">{pct(c.sparsity_mean)}</td>')
         rows.append(f"<tr><th>{_esc(method_label(m))}{rel}</th>{''.join(tds)}</tr>")
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
     return (f'<table class="sparselib-table study">{cap}<thead><tr><th rowspan="2">method (relative time)</th>'
