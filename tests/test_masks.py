@@ -68,6 +68,65 @@ def test_masks_only_shrink_across_cycles():
         previous = [m.clone() for m in masks.masks]
 
 
+def reference_masks(weights, sparsity, current=None):
+    """The straightforward version: one concatenated score vector and torch.kthvalue; ties kept in order."""
+    scores = torch.cat([w.abs().flatten().float() for w in weights])
+    if current is not None:
+        scores[~torch.cat([m.flatten() for m in current])] = -1.0
+    k = round(sparsity * scores.numel())
+    keep = torch.ones(scores.numel(), dtype=torch.bool)
+    if k:
+        t = torch.kthvalue(scores, k).values
+        keep = scores > t
+        surplus = int((~keep).sum()) - k
+        if surplus > 0:
+            keep[torch.nonzero(scores == t).flatten()[:surplus]] = True
+    return list(keep.split([w.numel() for w in weights]))
+
+
+def _layers(seed, sizes, ties=False):
+    g = torch.Generator().manual_seed(seed)
+    out = [torch.randn(n, generator=g) for n in sizes]
+    if ties:  # few distinct magnitudes: many ties at any threshold, and exact zeros
+        out = [torch.randint(-3, 4, (n,), generator=g).float() for n in sizes]
+    return out
+
+
+@pytest.mark.parametrize("sample,max_cands", [(1 << 20, 1 << 22), (64, 1 << 22), (64, 0), (1, 0)])
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("sparsity", [0.05, 0.5, 0.9, 0.999])
+def test_threshold_search_matches_kthvalue(monkeypatch, sample, max_cands, ties, sparsity):
+    """Every path of the layer-by-layer search (sample bracket, candidates, bisection fallback) gives exactly the
+    masks of the single-kthvalue version, with and without earlier masks and ties."""
+    import sparselib.masks as M
+
+    monkeypatch.setattr(M, "_SAMPLE", sample)
+    monkeypatch.setattr(M, "_MAX_CANDIDATES", max_cands)
+    weights = _layers(int(sparsity * 1000), [1000, 37, 5000, 1], ties)
+    for current in (None, reference_masks(weights, sparsity / 2)):
+        got = global_magnitude_masks(weights, sparsity, current)
+        want = reference_masks(weights, sparsity, current)
+        assert all(torch.equal(g.flatten(), w) for g, w in zip(got, want))
+
+
+def test_threshold_search_with_biased_sample(monkeypatch):
+    """A layout the strided sample misreads (every sampled entry large) still gives the exact masks."""
+    import sparselib.masks as M
+
+    monkeypatch.setattr(M, "_SAMPLE", 100)
+    w = torch.rand(10_000) * 0.01
+    w[::100] = 10.0 + torch.rand(100)  # exactly the entries the stride-100 sample sees
+    for sparsity in (0.5, 0.995):
+        got = global_magnitude_masks([w.view(100, 100)], sparsity)[0]
+        assert torch.equal(got.flatten(), reference_masks([w], sparsity)[0])
+
+
+def test_channels_last_weights_are_ranked_in_logical_order():
+    w = torch.randn(8, 4, 3, 3)
+    got = global_magnitude_masks([w.to(memory_format=torch.channels_last)], 0.6)[0]
+    assert torch.equal(got, global_magnitude_masks([w], 0.6)[0])
+
+
 def test_rejects_sparsity_outside_unit_interval():
     with pytest.raises(ValueError, match="sparsity"):
         global_magnitude_masks([torch.randn(4)], 1.0)
