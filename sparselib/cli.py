@@ -31,7 +31,8 @@ def _pairs(items: list[str], flag: str) -> dict[str, Any]:
 
 def _runtime(a: argparse.Namespace) -> Runtime:
     return Runtime(results=a.results or "results", device=a.device, data_root=a.data, download=a.download,
-                   progress=not a.no_progress, num_threads=a.threads)
+                   progress=not a.no_progress, num_threads=a.threads, precision=a.precision,
+                   channels_last=a.channels_last, compile=a.compile)
 
 
 def cmd_info(a: argparse.Namespace) -> None:
@@ -145,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--download", action="store_true", help="allow downloading CIFAR (needs torchvision+network)")
         s.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         s.add_argument("--no-progress", action="store_true", help="no progress bar")
+        s.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                       help="bf16: autocast the forward passes (GPU speed option; weights stay fp32)")
+        s.add_argument("--channels-last", action="store_true", help="NHWC memory layout (GPU speed option)")
+        s.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
+                       help="torch.compile the training forward pass (default backend: inductor)")
 
     s = sub.add_parser("run", help="run one experiment (skipped if finished, resumed if interrupted)")
     s.add_argument("--preset", default="mini")

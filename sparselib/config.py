@@ -155,6 +155,19 @@ class Runtime:
     download: bool = False
     progress: bool = True
     num_threads: int | None = None
+    # speed options (recorded in each run's metrics.json; they change the arithmetic, not the experiment)
+    precision: str = "fp32"                 # fp32 | bf16 (autocast of the forward passes; weights stay fp32)
+    channels_last: bool = False             # NHWC memory layout for model and inputs (faster convolutions on GPUs)
+    compile: str | None = None              # torch.compile backend for the training forward pass, e.g. "inductor"
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            _fail("precision", self.precision, "choose fp32 or bf16")
+        if self.compile is not None and (not isinstance(self.compile, str) or not self.compile):
+            _fail("compile", self.compile, "a torch.compile backend name such as 'inductor', or None")
+
+    def speed_options(self) -> dict:
+        return {"precision": self.precision, "channels_last": self.channels_last, "compile": self.compile}
 
     def resolved_device(self):
         import torch

@@ -131,7 +131,7 @@ def _run_locked(cfg: RunConfig, runtime: Runtime, folder: Path, log: Callable[[s
     model = model_for(cfg, data.info)
     method = method_cls(cfg, cfg.hparams())
     trainer = Trainer(cfg, method, model, data, folder, device, reference=reference, progress=runtime.progress,
-                      on_checkpoint=on_checkpoint)
+                      on_checkpoint=on_checkpoint, **runtime.speed_options())
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
@@ -201,6 +201,7 @@ def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, An
         "eval_time_s": result["eval_time_s"],
         "dense_run_id": cfg.dense_config().run_id,
         "device": str(s.device),
+        "precision": s.precision, "channels_last": s.channels_last, "compile": trainer.compile,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     (folder / "failed.json").unlink(missing_ok=True)

@@ -8,6 +8,7 @@ validation (and test where the method asks for it) → ``on_epoch_end`` → an a
 from __future__ import annotations
 
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from .schedules import dense_schedule
 from .storage import CheckpointStore, write_csv
 
 NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss; weights stay fp32
 
 
 class TrainingDiverged(RuntimeError):
@@ -58,12 +60,25 @@ class TrainState:
     step: int = 0
     lr_log: list[float] = field(default_factory=list)
     eval_seconds: float = 0.0   # time spent evaluating, wherever it happens; never counted as training time
+    precision: str = "fp32"
+    channels_last: bool = False
+
+    def autocast(self):
+        """The context of every forward pass: bf16 autocast when ``precision='bf16'``, else nothing."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @torch.no_grad()
     def evaluate(self, split: str) -> float:
         """Top-1 accuracy (fraction) on ``split`` ('val' or 'test'); NaN for an empty split."""
         t = time.perf_counter()
-        acc = evaluate(self.model, self.loaders[split], self.device)[0]  # ends with a host sync (.item())
+        with self.autocast():
+            acc = evaluate(self.model, self.loaders[split], self.device, self.inputs)[0]  # ends with a host sync
         self.eval_seconds += time.perf_counter() - t
         return acc
 
@@ -72,7 +87,8 @@ class TrainState:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device) -> tuple[float, float]:
+def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device,
+             inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x) -> tuple[float, float]:
     """(top-1 accuracy, mean cross-entropy) of ``model`` over ``loader``; one host sync at the end."""
     was_training = model.training
     model.eval()
@@ -80,9 +96,9 @@ def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device) -> tu
     loss = torch.zeros((), device=device)
     n = 0
     for x, y in loader:
-        out = model(x)
+        out = model(inputs(x))
         correct += (out.argmax(1) == y).sum()
-        loss += F.cross_entropy(out, y, reduction="sum")
+        loss += F.cross_entropy(out.float(), y, reduction="sum")
         n += y.numel()
     model.train(was_training)
     if n == 0:
@@ -91,13 +107,24 @@ def evaluate(model: nn.Module, loader: TensorLoader, device: torch.device) -> tu
 
 
 class Trainer:
+    """Trains one run.  ``precision``, ``channels_last`` and ``compile`` are speed options (see
+    :class:`~sparselib.config.Runtime`): bf16 autocast of the forward passes, NHWC memory layout of the model and its
+    inputs, and ``torch.compile`` of the training forward pass with the given backend ("inductor" is torch's default).
+    """
+
     def __init__(self, cfg: RunConfig, method: Method, model: nn.Module, data: DataBundle, run_dir: Path,
                  device: torch.device, *, reference: Reference | None = None, progress: bool = True,
-                 on_checkpoint: Callable[[int], None] | None = None):
+                 on_checkpoint: Callable[[int], None] | None = None, precision: str = "fp32",
+                 channels_last: bool = False, compile: str | None = None):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}: choose one of {', '.join(PRECISIONS)}")
         self.cfg, self.method, self.run_dir, self.progress = cfg, method, Path(run_dir), progress
         self.on_checkpoint = on_checkpoint
+        self.compile = compile
         self.ckpt = CheckpointStore(self.run_dir)
         model = model.to(device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         if reference is not None:
             model.load_state_dict(reference.state_dict)
         train_info = data.info if cfg.augment else dataclasses.replace(data.info, crop_padding=0, hflip=False,
@@ -114,9 +141,11 @@ class Trainer:
                                     weight_decay=cfg.weight_decay)
         lrs = dense_schedule(cfg.lr_schedule, cfg.lr, cfg.epochs, ipe, milestones=cfg.lr_milestones,
                              gamma=cfg.lr_gamma, warmup_epochs=cfg.warmup_epochs)
-        self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, lrs, loaders, reference)
+        self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, lrs, loaders, reference,
+                                precision=precision, channels_last=channels_last)
         self.history: list[dict[str, Any]] = []
         self.train_time = 0.0
+        self.forward: Callable[[torch.Tensor], torch.Tensor] = model
 
     # ------------------------------------------------------------------------------------------------------
     def _checkpoint(self) -> None:
@@ -160,6 +189,8 @@ class Trainer:
         total = method.total_epochs()
         method.on_train_start(s)  # first: reparametrizations and extra parameters must exist before state loads
         self._resume()
+        # compiled after the method's reparametrizations exist; checkpoints keep using the module itself
+        self.forward = torch.compile(s.model, backend=self.compile) if self.compile else s.model
         bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
                    desc=f"{self.cfg.method} {self.run_dir.name}", unit="it", leave=False)
         try:
@@ -191,22 +222,10 @@ class Trainer:
         correct = torch.zeros((), device=s.device, dtype=torch.long)
         seen = 0
         for i, (x, y) in enumerate(loader):
-            for group in s.optimizer.param_groups:
-                group["lr"] = lrs[i]
-            out = s.model(x)
-            loss = F.cross_entropy(out, y)
-            extra = method.extra_loss(s)
-            if extra is not None:
-                loss = loss + extra
-            s.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            method.after_backward(s)
-            s.optimizer.step()
-            method.after_step(s)
-            loss_sum += loss.detach()
-            correct += (out.detach().argmax(1) == y).sum()
+            loss, out = self.step(x, y, lrs[i])
+            loss_sum += loss
+            correct += (out.argmax(1) == y).sum()
             seen += y.numel()
-            s.step += 1
             if (i + 1) % NAN_CHECK_EVERY == 0:
                 self._check_finite(loss_sum, i, lrs[i])
             bar.update(1)
@@ -225,6 +244,26 @@ class Trainer:
         row["train_time_s"] = self.train_time
         self.history.append(row)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row['val_acc']:.3f}")
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """One training step at learning rate ``lr`` with the method's hooks; returns the (detached) loss and
+        outputs.  Makes no host synchronisation (tests/test_speed.py)."""
+        s, method = self.state, self.method
+        for group in s.optimizer.param_groups:
+            group["lr"] = lr
+        with s.autocast():
+            out = self.forward(s.inputs(x))
+            loss = F.cross_entropy(out, y)
+        extra = method.extra_loss(s)  # regularisers of the weights: in fp32
+        if extra is not None:
+            loss = loss + extra
+        s.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        method.after_backward(s)
+        s.optimizer.step()
+        method.after_step(s)
+        s.step += 1
+        return loss.detach(), out.detach()
 
     def _check_finite(self, loss_sum: torch.Tensor, i: int, lr: float) -> None:
         if not torch.isfinite(loss_sum):

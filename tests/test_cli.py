@@ -58,3 +58,14 @@ def test_run_twice_second_is_a_no_op(tmp_path, capsys):
     capsys.readouterr()
     main(argv)
     assert "already finished" in capsys.readouterr().out
+
+
+def test_speed_options_reach_the_run(tmp_path):
+    import json
+
+    main(["run", "--preset", "smoke", "--method", "dense", "--set", "epochs=1", "--set", "lr_milestones=[]",
+          "--results", str(tmp_path), "--no-progress", "--device", "cpu", "--precision", "bf16", "--channels-last",
+          "--compile", "aot_eager"])
+    (metrics,) = tmp_path.glob("smoke/*/metrics.json")
+    m = json.loads(metrics.read_text())
+    assert (m["precision"], m["channels_last"], m["compile"]) == ("bf16", True, "aot_eager")

@@ -1,0 +1,183 @@
+"""The speed options (bf16 autocast, channels_last, torch.compile) and the absence of per-step host syncs.
+
+The options are exercised on the CPU here (autocast and channels_last work there too; compile with the
+"aot_eager" backend, which traces the model like inductor but generates no C++); the tests marked ``cuda`` run the
+same code on a GPU when there is one.
+"""
+import pytest
+import torch
+
+from sparselib.config import ConfigError, Runtime
+from sparselib.masks import prune_global
+from sparselib.methods import get_method
+from sparselib.presets import get_preset
+from sparselib.runner import dataset_for, model_for, run, run_dir
+from sparselib.storage import load_torch
+from sparselib.schedules import dense_schedule
+from sparselib.train import NAN_CHECK_EVERY, Reference, Trainer
+
+SMOKE = get_preset("smoke")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _check_sparse_run(cfg, runtime, metrics):
+    weights = load_torch(run_dir(cfg, runtime) / "final.pt")
+    mask = load_torch(run_dir(cfg, runtime) / "mask.pt")
+    assert all(bool((weights[k][~m] == 0).all()) for k, m in mask.items())
+    assert sum(int((~m).sum()) for m in mask.values()) == round(cfg.goal_sparsity * metrics["prunable"])
+    assert all(w.is_contiguous() or w.dim() == 4 for w in weights.values())
+
+
+@pytest.mark.parametrize("method,sparsity", [("gmp", 0.9), ("dpf", 0.9), ("str", 0.0)])
+def test_bf16_channels_last_runs_keep_the_sparsity_invariant(tmp_path, method, sparsity):
+    cfg = SMOKE.config(method, sparsity)
+    runtime = Runtime(results=str(tmp_path), progress=False, device="cpu", precision="bf16", channels_last=True)
+    metrics = run(cfg, runtime, log=lambda *_: None)
+    assert (metrics["precision"], metrics["channels_last"], metrics["compile"]) == ("bf16", True, None)
+    if sparsity:
+        _check_sparse_run(cfg, runtime, metrics)
+    fp32 = run(cfg, Runtime(results=str(tmp_path / "fp32"), progress=False, device="cpu"), log=lambda *_: None)
+    # smoke's test set has 256 images: bf16 rounding moves a few of them (measured: 0.4-4 points)
+    assert abs(metrics["top1"] - fp32["top1"]) < 0.1
+    assert abs(metrics["sparsity_prunable"] - fp32["sparsity_prunable"]) < 0.01
+
+
+def test_channels_last_fp32_gives_the_same_model_up_to_rounding(tmp_path):
+    cfg = SMOKE.config("dense").replace(epochs=1, lr_milestones=())
+    a = run(cfg, Runtime(results=str(tmp_path / "a"), progress=False, device="cpu"), log=lambda *_: None)
+    b = run(cfg, Runtime(results=str(tmp_path / "b"), progress=False, device="cpu", channels_last=True),
+            log=lambda *_: None)
+    wa = load_torch(run_dir(cfg, Runtime(results=str(tmp_path / "a"))) / "final.pt")
+    wb = load_torch(run_dir(cfg, Runtime(results=str(tmp_path / "b"))) / "final.pt")
+    assert all(torch.allclose(wa[k].float(), wb[k].float(), atol=1e-3) for k in wa)
+    assert abs(a["top1"] - b["top1"]) <= 0.02
+
+
+def test_compiled_forward_trains_like_eager(tmp_path):
+    cfg = SMOKE.config("gmp", 0.9).replace(epochs=2, lr_milestones=())
+    eager = Runtime(results=str(tmp_path / "e"), progress=False, device="cpu")
+    compiled = Runtime(results=str(tmp_path / "c"), progress=False, device="cpu", compile="aot_eager")
+    me = run(cfg, eager, log=lambda *_: None)
+    mc = run(cfg, compiled, log=lambda *_: None)
+    assert mc["compile"] == "aot_eager"
+    _check_sparse_run(cfg, compiled, mc)
+    we = load_torch(run_dir(cfg, eager) / "final.pt")
+    wc = load_torch(run_dir(cfg, compiled) / "final.pt")
+    assert we.keys() == wc.keys()  # checkpoints hold the module's own names, not the compiled wrapper's
+    assert all(torch.allclose(we[k].float(), wc[k].float(), atol=1e-3) for k in we)
+
+
+def test_bad_speed_options_fail_early():
+    with pytest.raises(ConfigError, match="precision"):
+        Runtime(precision="fp16")
+    with pytest.raises(ConfigError, match="compile"):
+        Runtime(compile="")
+
+
+def _count_host_syncs(monkeypatch) -> list[str]:
+    """Record every Tensor -> Python conversion (each one waits for the device)."""
+    calls: list[str] = []
+    for name in ("item", "__bool__", "__int__", "__float__", "tolist"):
+        real = getattr(torch.Tensor, name)
+
+        def spy(self, *a, _real=real, _name=name, **k):
+            calls.append(_name)
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    return calls
+
+
+def _steps(method, sparsity, device, tmp_path):
+    """A trainer for ``method`` on smoke, set up as at the start of its second epoch, and a function that runs that
+    epoch's training steps (Trainer.step, without the per-epoch work around it)."""
+    cfg = SMOKE.config(method, sparsity).replace(batch_size=8)  # 64 iterations per epoch on smoke
+    data = dataset_for(cfg, Runtime())
+    model = model_for(cfg, data.info)
+    reference = None
+    ref_cfg = get_method(method).reference_config(cfg)
+    if ref_cfg is not None:  # IMP starts from a dense run: the initial weights stand in for it
+        ipe = len(data.train.y) // cfg.batch_size
+        lrs = dense_schedule(ref_cfg.lr_schedule, ref_cfg.lr, ref_cfg.epochs, ipe, milestones=ref_cfg.lr_milestones)
+        reference = Reference(model.state_dict(), lrs, ref_cfg.epochs, "stand-in")
+    trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model, data, tmp_path, torch.device(device),
+                      progress=False, reference=reference)
+    s, m = trainer.state, trainer.method
+    m.on_train_start(s)
+    s.epoch = 1  # past any first-epoch set-up
+    m.on_epoch_start(s)
+    lrs = m.epoch_lrs(s)
+
+    def steps(each=lambda i: None):
+        for i, (x, y) in enumerate(s.loaders["train"]):
+            trainer.step(x, y, lrs[i])
+            each(i)
+        return s.iters_per_epoch
+
+    return steps
+
+
+ALL_METHODS = [("dense", 0.0), ("gmp", 0.9), ("gsm", 0.9), ("dpf", 0.9), ("dnw", 0.9), ("cs", 0.0), ("str", 0.0),
+               ("dst", 0.0), ("lc", 0.9), ("imp", 0.9)]
+
+
+@pytest.mark.parametrize("method,sparsity", ALL_METHODS)
+def test_no_host_sync_per_training_step(tmp_path, monkeypatch, method, sparsity):
+    """The training steps of every method convert no tensor to a Python value (each conversion waits for the
+    device); the loop's only sync is its loss check every NAN_CHECK_EVERY steps (next test)."""
+    steps = _steps(method, sparsity, "cpu", tmp_path)
+    calls = _count_host_syncs(monkeypatch)
+    marks = []
+    n = steps(lambda i: marks.append(len(calls)))
+    assert n > NAN_CHECK_EVERY
+    synced = [i for i in range(n) if marks[i] != (marks[i - 1] if i else 0)]
+    assert not synced, f"{method}: host syncs in steps {synced} ({calls[:5]} ...)"
+
+
+@cuda
+@pytest.mark.parametrize("method,sparsity", ALL_METHODS)
+def test_cuda_training_steps_do_not_sync(tmp_path, method, sparsity):
+    """On a GPU, torch itself reports any synchronising operation (also those inside C++, e.g. nonzero)."""
+    steps = _steps(method, sparsity, "cuda", tmp_path)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        steps()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
+def test_the_loop_syncs_only_every_nan_check(tmp_path, monkeypatch):
+    """Trainer._train_epoch as a whole: the syncs of an epoch are the loss checks plus a fixed number at its end."""
+    counts = {}
+    for batch in (16, 8):  # 32 and 64 iterations per epoch
+        cfg = SMOKE.config("gmp", 0.9).replace(batch_size=batch, epochs=2, lr_milestones=())
+        data = dataset_for(cfg, Runtime())
+        trainer = Trainer(cfg, get_method("gmp")(cfg, cfg.hparams()), model_for(cfg, data.info), data,
+                          tmp_path / str(batch), torch.device("cpu"), progress=False)
+        trainer.method.on_train_start(trainer.state)
+        prune_global(trainer.state.masks, 0.5)  # masks active from the first step
+        calls = _count_host_syncs(monkeypatch)
+        trainer._train_epoch(bar=_NoBar())
+        counts[trainer.state.iters_per_epoch] = len(calls)
+        monkeypatch.undo()
+    (n1, c1), (n2, c2) = sorted(counts.items())
+    checks = lambda n: n // NAN_CHECK_EVERY  # noqa: E731
+    assert c2 - c1 == checks(n2) - checks(n1)  # nothing else grows with the number of steps
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **k):
+        pass
+
+
+@cuda
+def test_cuda_bf16_channels_last_compiled_run(tmp_path):
+    cfg = SMOKE.config("gmp", 0.9)
+    runtime = Runtime(results=str(tmp_path), progress=False, device="cuda", precision="bf16", channels_last=True,
+                      compile="inductor")
+    metrics = run(cfg, runtime, log=lambda *_: None)
+    assert metrics["device"].startswith("cuda")
+    _check_sparse_run(cfg, runtime, metrics)
