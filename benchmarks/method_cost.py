@@ -1,61 +1,142 @@
-"""Benchmark 2: cost of every method relative to dense training, through the real runner.
+"""Benchmark 2: the cost of every method relative to dense training.
 
-Each method's run (its dense run first, for IMP/IMP+) trains on CIFAR-shaped synthetic data (512 images, so the
-numbers are about the step, not the data) for --epochs epochs; printed per method: seconds per training step
-(training time / iterations, evaluation excluded) and the ratio to dense, and the whole pipeline's time relative to
-dense training as in the paper's tables (IMP includes its dense run; BIMP must stay <= 1.0x).  The paper states one
-ratio: LC needs 1.14x the runtime of regular training.
+Step time: each method's training step (``Trainer.step``: forward, loss, backward, its hooks, optimizer) on
+CIFAR-shaped synthetic data held on the device, after ``--warmup`` untimed steps, for ``--steps`` timed steps (enough
+to include DPF's mask update every 16 steps).  All methods are measured in turn, ``--rounds`` times, each round with
+dense again; a method's ratio is the median over rounds of (its time / dense's time in the same round), so that slow
+drift of the machine cancels.  Methods that train with a fixed mask between pruning steps (IMP, IMP+, BIMP, GMP) are
+measured with their mask in place at the goal sparsity.
 
-    .venv/bin/python benchmarks/method_cost.py --model resnet56 [--device cuda] [--epochs 4]
+Pipeline: the whole run relative to dense training, as in the paper's tables, from these step ratios and the epochs
+of the preset's configuration (IMP counts its dense run at dense cost, then its retraining at its own step cost).
+Per-epoch work (pruning steps, evaluation, checkpoints) is not included.  The paper states one such ratio: LC takes
+1.14x the time of regular training.
+
+    .venv/bin/python benchmarks/method_cost.py --model resnet56 --preset paper-c10 [--device cuda] [--batch 128]
+    .venv/bin/python benchmarks/method_cost.py --model wrn16_2 --preset paper-c100 --classes 100
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
+import time
 
 import torch
 
-from sparselib.config import RunConfig, Runtime
+from sparselib.config import RunConfig
+from sparselib.data import DATASETS, DataBundle, Split
+from sparselib.masks import prune_global
 from sparselib.methods import get_method
 from sparselib.methods.base import STUDY_ORDER
-from sparselib.results import collect_runs
-from sparselib.runner import run
+from sparselib.models import build_model
+from sparselib.presets import get_preset
+from sparselib.schedules import dense_schedule
+from sparselib.train import Reference, Trainer
 
-ARGS = {  # short-run settings (as in the smoke preset) for methods whose defaults assume longer runs
-    "imp": {"n_phases": 1, "epochs_per_phase": 1, "schedule": "llr"},
-    "imp_plus": {"n_phases": 1, "epochs_per_phase": 1, "schedule": "llr"},
-    "bimp": {"n_train_budget": 2, "pruning_interval": 1},
-    "cs": {"beta_final": 200.0},
-}
+FIXED_MASK = {"imp", "imp_plus", "bimp", "gmp"}
+PAPER = {"lc": 1.14}  # the only whole-run ratio the paper states
+
+
+def synthetic_cifar(n: int, classes: int) -> DataBundle:
+    g = torch.Generator().manual_seed(0)
+
+    def split(m):
+        return Split(torch.randint(0, 256, (m, 3, 32, 32), dtype=torch.uint8, generator=g),
+                     torch.randint(0, classes, (m,), generator=g))
+
+    return DataBundle(DATASETS["cifar10" if classes == 10 else "cifar100"], split(n), split(64), split(64))
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def preset_config(preset: str, method: str) -> RunConfig:
+    cfgs = [c for c in get_preset(preset).configs() if c.method == method and c.seed == 0]
+    return next((c for c in cfgs if c.goal_sparsity == 0.9), cfgs[0])
+
+
+def step_seconds(method: str, a, data: DataBundle, device: torch.device, tmp: str) -> float:
+    cfg = preset_config(a.preset, method).replace(setting="bench", batch_size=a.batch, dataset=data.info.name,
+                                                  model=a.model, model_width=None, train_subset=None,
+                                                  test_subset=None)
+    model = build_model(a.model, 3, data.info.num_classes)
+    cls = get_method(method)
+    reference = None
+    ref_cfg = cls.reference_config(cfg)
+    if ref_cfg is not None:  # the initial weights stand in for the trained dense run
+        ipe = len(data.train) // cfg.batch_size
+        lrs = dense_schedule(ref_cfg.lr_schedule, ref_cfg.lr, ref_cfg.epochs, ipe, milestones=ref_cfg.lr_milestones,
+                             gamma=ref_cfg.lr_gamma, warmup_epochs=ref_cfg.warmup_epochs)
+        reference = Reference(model.state_dict(), lrs, ref_cfg.epochs, "stand-in")
+    trainer = Trainer(cfg, cls(cfg, cfg.hparams()), model, data, f"{tmp}/{method}", device, reference=reference,
+                      progress=False, precision=a.precision, channels_last=a.channels_last, compile=a.compile)
+    s = trainer.state
+    trainer.start()
+    trainer.method.on_epoch_start(s)
+    if method in FIXED_MASK:
+        prune_global(s.masks, cfg.goal_sparsity, s.optimizer)
+    lrs = trainer.method.epoch_lrs(s)
+    batches = []
+    while len(batches) < a.warmup + a.steps:
+        batches += list(s.loaders["train"])
+    for i, (x, y) in enumerate(batches[:a.warmup]):
+        trainer.step(x, y, lrs[i % len(lrs)])
+    sync(device)
+    t = time.perf_counter()
+    for i, (x, y) in enumerate(batches[a.warmup:a.warmup + a.steps]):
+        trainer.step(x, y, lrs[i % len(lrs)])
+    sync(device)
+    return (time.perf_counter() - t) / a.steps
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="resnet56")
-    ap.add_argument("--width", type=int, default=None)
+    ap.add_argument("--classes", type=int, default=10, choices=(10, 100))
+    ap.add_argument("--preset", default="paper-c10", help="whose epochs and hyper-parameters the methods use")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--methods", default=",".join(STUDY_ORDER))
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--compile", default=None, metavar="BACKEND")
     a = ap.parse_args()
-    base = RunConfig(setting="bench", dataset="synthetic", model=a.model, model_width=a.width, epochs=a.epochs,
-                     batch_size=a.batch, lr=0.05, lr_milestones=(a.epochs - 1,), val_fraction=0.1)
+    device = torch.device(a.device)
+    methods = [m for m in a.methods.split(",") if m != "dense"]
+    data = synthetic_cifar(max(a.batch * 8, 1024), a.classes)
+    step_s: dict[str, list[float]] = {m: [] for m in ["dense"] + methods}
+    ratios: dict[str, list[float]] = {m: [] for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(results=tmp, device=a.device, progress=False)
-        for m in STUDY_ORDER:
-            explicit = get_method(m).explicit and m != "dense"
-            run(base.replace(method=m, goal_sparsity=0.9 if explicit else 0.0, method_args=ARGS.get(m, {})), rt,
-                log=lambda _: None)
-        df = collect_runs(tmp)
-    hist_steps = (512 - round(0.1 * 512)) // a.batch
-    df["s_per_step"] = df["wall_time_s"] / (df["epochs"] * hist_steps)
-    dense = df.loc[(df["method"] == "dense") & df["run_id"].isin(df["dense_run_id"])].iloc[0]
-    print(f"model {a.model}, device {a.device}, torch threads {torch.get_num_threads()}, batch {a.batch}, "
-          f"{a.epochs} epochs of {hist_steps} steps")
-    print(f"{'method':<10}{'s/step':>9}{'x dense':>9}{'pipeline x dense':>18}")
-    for m in STUDY_ORDER:
-        r = dense if m == "dense" else df.loc[df["method"] == m].iloc[0]
-        print(f"{m:<10}{r['s_per_step']:>9.4f}{r['s_per_step'] / dense['s_per_step']:>9.2f}"
-              f"{r['relative_time']:>18.2f}")
+        step_seconds("dense", a, data, device, tmp)  # warm the process (allocator, kernels) before any figure
+        for r in range(a.rounds):
+            dense = step_seconds("dense", a, data, device, f"{tmp}/{r}")
+            step_s["dense"].append(dense)
+            for m in methods:
+                t = step_seconds(m, a, data, device, f"{tmp}/{r}")
+                step_s[m].append(t)
+                ratios[m].append(t / dense)
+                print(f"  round {r + 1}: {m:<9} {t:.4f} s/step  {t / dense:.2f}x dense", flush=True)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"\nmodel {a.model} ({a.classes} classes), {name}, torch {torch.__version__}, threads "
+          f"{torch.get_num_threads()}, batch {a.batch}, {a.steps} timed steps after {a.warmup}, {a.rounds} rounds, "
+          f"precision {a.precision}, channels_last {a.channels_last}, compile {a.compile}")
+    print(f"{'method':<10}{'s/step':>9}{'x dense':>9}{'pipeline x dense':>18}   (pipeline epochs from {a.preset})")
+    print(f"{'dense':<10}{statistics.median(step_s['dense']):>9.4f}{1.0:>9.2f}{1.0:>18.2f}")
+    for m in methods:
+        ratio = statistics.median(ratios[m])
+        cfg = preset_config(a.preset, m)
+        cls = get_method(m)
+        ref = cls.reference_config(cfg)
+        own = cls(cfg, cfg.hparams()).total_epochs()
+        pipeline = ((ref.epochs if ref is not None else 0) + own * ratio) / cfg.dense_config().epochs
+        paper = f"   paper: {PAPER[m]:.2f}x" if m in PAPER else ""
+        print(f"{m:<10}{statistics.median(step_s[m]):>9.4f}{ratio:>9.2f}{pipeline:>18.2f}{paper}")
 
 
 if __name__ == "__main__":

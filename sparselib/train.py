@@ -183,14 +183,20 @@ class Trainer:
             torch.cuda.synchronize(self.state.device)
 
     # ------------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Set up before the first epoch: the method's ``on_train_start``, the last checkpoint if there is one, and
+        the (compiled) forward pass."""
+        s = self.state
+        self.method.on_train_start(s)  # first: reparametrizations and extra parameters must exist before state loads
+        self._resume()
+        # compiled after the method's reparametrizations exist; checkpoints keep using the module itself
+        self.forward = torch.compile(s.model, backend=self.compile) if self.compile else s.model
+
     def fit(self) -> dict[str, Any]:
         """Train to the end (resuming from the last checkpoint) and return the final measurements."""
         s, method = self.state, self.method
         total = method.total_epochs()
-        method.on_train_start(s)  # first: reparametrizations and extra parameters must exist before state loads
-        self._resume()
-        # compiled after the method's reparametrizations exist; checkpoints keep using the module itself
-        self.forward = torch.compile(s.model, backend=self.compile) if self.compile else s.model
+        self.start()
         bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
                    desc=f"{self.cfg.method} {self.run_dir.name}", unit="it", leave=False)
         try:

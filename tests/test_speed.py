@@ -103,7 +103,7 @@ def _steps(method, sparsity, device, tmp_path):
     trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model, data, tmp_path, torch.device(device),
                       progress=False, reference=reference)
     s, m = trainer.state, trainer.method
-    m.on_train_start(s)
+    trainer.start()
     s.epoch = 1  # past any first-epoch set-up
     m.on_epoch_start(s)
     lrs = m.epoch_lrs(s)
@@ -154,7 +154,7 @@ def test_the_loop_syncs_only_every_nan_check(tmp_path, monkeypatch):
         data = dataset_for(cfg, Runtime())
         trainer = Trainer(cfg, get_method("gmp")(cfg, cfg.hparams()), model_for(cfg, data.info), data,
                           tmp_path / str(batch), torch.device("cpu"), progress=False)
-        trainer.method.on_train_start(trainer.state)
+        trainer.start()
         prune_global(trainer.state.masks, 0.5)  # masks active from the first step
         calls = _count_host_syncs(monkeypatch)
         trainer._train_epoch(bar=_NoBar())
