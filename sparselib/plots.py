@@ -413,11 +413,14 @@ def _mean_hover(label: str, setting: str, s: pd.Series) -> str:
 
 def accuracy_vs_sparsity(df: pd.DataFrame, *, x: str = "sparsity",
                          title: str | None = None) -> go.Figure:
-    """Top-1 accuracy against actual sparsity, one legend group per method.
+    """Top-1 accuracy against actual sparsity, one legend entry per method.
 
     Per configuration of a method (its retraining schedule, for IMP, and whatever else tells its
     runs apart; see :func:`summarize_runs`) the figure holds a line through the seed means with
-    ±1 std error bars, and every seed as a faint point; hovering shows the run id(s).  A dropdown
+    ±1 std error bars, and every seed as a faint point; hovering shows the run id(s) and the
+    configuration.  A method's configurations share its colour and marker (line dash tells them
+    apart) and one legend group: the legend, horizontal below the plot, has a single entry per
+    method, and clicking it hides or shows all of the method's configurations.  A dropdown
     in the figure switches the x axis between actual sparsity (log scale of 1/(1 − s), labelled
     in %), theoretical speedup and relative training time; if the table holds several settings,
     a second dropdown picks the setting.  ``x`` selects the initial x axis.
@@ -428,10 +431,13 @@ def accuracy_vs_sparsity(df: pd.DataFrame, *, x: str = "sparsity",
     fig.update_layout(
         template="plotly_white",
         yaxis_title="Top-1 test accuracy (%)",
-        legend_title_text="method",
+        # one entry per method (see below), in a row under the plot: no scrolling legend, and the
+        # plot keeps the column's full width
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": -0.16, "yanchor": "top",
+                "title": {"text": "method"}, "groupclick": "togglegroup"},
         hovermode="closest",
         margin={"t": 90},
-        height=520,
+        height=540,
     )
     if df is None or len(df) == 0:
         fig.add_annotation(text="No finished runs yet", showarrow=False,
@@ -481,13 +487,15 @@ def accuracy_vs_sparsity(df: pd.DataFrame, *, x: str = "sparsity",
             for k, spec in X_AXES.items():
                 x_per_trace[k].append(_nan_to_none(spec["transform"](runs[spec["column"]])))
 
-            # mean ± std over seeds, one point per goal sparsity
+            # mean ± std over seeds, one point per goal sparsity; the method's first configuration
+            # carries its legend entry (named after the method; the hover text names the
+            # configuration), the others join its legend group without an entry of their own
+            first = series_of[key].index(label) == 0
             std = means["top1_std"].fillna(0.0).to_numpy()
             fig.add_trace(go.Scatter(
                 x=[], y=_nan_to_none(100 * means["top1_mean"].to_numpy()),
-                mode="lines+markers", name=label, legendgroup=key,
-                legendgrouptitle_text=method_label(method) if len(series_of[key]) > 1 else None,
-                showlegend=True, visible=visible,
+                mode="lines+markers", name=method_label(method) if first else label, legendgroup=key,
+                showlegend=first, visible=visible,
                 line={"color": color, "dash": dash, "width": 2},
                 marker={"color": color, "symbol": symbol, "size": 10,
                         "line": {"color": "#333333", "width": 1}},

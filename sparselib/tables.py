@@ -5,6 +5,10 @@
   carry the reason.
 * :func:`settings_table` — Table 2: the training configuration of each preset, assumed values marked.
 * :func:`methods_table` — Table 3: the method registry's overview.
+* :func:`summary_table` — the results page's summary: one row per method configuration and goal sparsity.
+
+Every table comes in a ``div.sparselib-scroll`` box (:data:`TABLE_CSS`): a table that is wider than the text
+column scrolls inside that box, never the page.
 """
 from __future__ import annotations
 
@@ -20,12 +24,22 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
+def _boxed(table: str) -> str:
+    """``table`` in its own horizontally scrolling box (see :data:`TABLE_CSS`)."""
+    return f'<div class="sparselib-scroll">{table}</div>'
+
+
 def pct(mean: float, std: float | None = None, digits: int = 2) -> str:
     """A fraction as a percentage with ``digits`` decimals, "± std" when given; "—" when missing."""
     if mean is None or pd.isna(mean):
         return "—"
     text = f"{100 * mean:.{digits}f}"
     return text if std is None or pd.isna(std) else f"{text} ± {100 * std:.{digits}f}"
+
+
+def _pm(text: str) -> str:
+    """"mean ± std" that wraps, where it must, before the "±" (not after it)."""
+    return text.replace(" ± ", " ±&nbsp;")
 
 
 def _top_two(values: Sequence[float]) -> set[int]:
@@ -43,7 +57,7 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
     methods = list(dict.fromkeys(cells["method"])) if len(cells) else []
     lookup = {(r.method, float(r.goal)): r for r in cells.itertuples(index=False)}
     head = "".join(f'<th colspan="3">{g * 100:g} %</th>' for g in goals)
-    sub = "<th>top-1 (%)</th><th>speedup</th><th>sparsity (%)</th>" * len(goals)
+    sub = "<th>top-1 (%)</th><th>speed&shy;up</th><th>sparsity (%)</th>" * len(goals)  # narrow columns
     rows = []
     if dense is not None and len(dense):
         acc = pct(dense["top1"].mean(), dense["top1"].std() if len(dense) > 1 else None)
@@ -66,20 +80,28 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
             hl = ' class="best"' if i in best[g] else ""
             tip = (f"runs: {c.run_ids}; configuration: {c.method_args}; {int(c.n_seeds)} seed(s); "
                    f"relative time {c.relative_time_mean:.2f}×")
-            tds.append(f'<td{hl} title="{_esc(tip)}">{pct(c.top1_mean, c.top1_std)}</td>'
+            tds.append(f'<td{hl} title="{_esc(tip)}">{_pm(pct(c.top1_mean, c.top1_std))}</td>'
                        f'<td title="{_esc(tip)}">{c.speedup_mean:.1f}×</td>'
                        f'<td title="{_esc(tip)}">{pct(c.sparsity_mean)}</td>')
-        rows.append(f"<tr><th>{_esc(method_label(m))}{rel}</th>{''.join(tds)}</tr>")
+        # the method's name stays on one line, its relative time may go to the next (a narrower first column)
+        rows.append(f"<tr><th>{_esc(method_label(m)).replace(' ', '&nbsp;')}{rel}</th>{''.join(tds)}</tr>")
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    return (f'<table class="sparselib-table study">{cap}<thead><tr><th rowspan="2">method (relative time)</th>'
-            f"{head}</tr><tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return _boxed(f'<table class="sparselib-table study">{cap}<thead><tr><th rowspan="2">method (relative time)</th>'
+                  f"{head}</tr><tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 TABLE_CSS = """<style>
-table.sparselib-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
-table.sparselib-table th, table.sparselib-table td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+div.sparselib-scroll { max-width: 100%; overflow-x: auto; margin: 0.5em 0 1em; }
+table.sparselib-table { border-collapse: collapse; font-size: 0.8em; margin: 0; }
+table.sparselib-table th, table.sparselib-table td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
 table.sparselib-table th { background: #f4f4f4; text-align: center; }
 table.sparselib-table tbody th { text-align: left; white-space: nowrap; }
+table.sparselib-table th[title] { cursor: help; }
+table.sparselib-table.study tbody th { white-space: normal; }
+table.sparselib-table.sparselib-summary { font-size: 0.75em; }
+table.sparselib-summary td.config { text-align: left; }
+table.sparselib-summary td.runs { text-align: left; white-space: nowrap; }
+table.sparselib-summary td.runs code { font-size: 0.95em; padding: 0; }
 table.sparselib-table td.best { font-weight: bold; background: #e6f2e6; }
 table.sparselib-table td.empty { text-align: center; color: #777; cursor: help; }
 table.sparselib-table caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 4px; }
@@ -117,8 +139,8 @@ def settings_table(presets: Sequence[Any]) -> str:
     for label, fn in (("goal sparsities", lambda p: ", ".join(f"{s * 100:g} %" for s in p.sparsities)),
                       ("seeds", lambda p: len(p.seeds)), ("runs in the study", lambda p: len(p.configs()))):
         rows.append(f"<tr><th>{label}</th>{''.join(f'<td>{_esc(fn(p))}</td>' for p in presets)}</tr>")
-    return (f'<table class="sparselib-table"><thead><tr><th>setting</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return _boxed(f'<table class="sparselib-table"><thead><tr><th>setting</th>{head}</tr></thead>'
+                  f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def grids_table(preset: Any) -> str:
@@ -133,8 +155,8 @@ def grids_table(preset: Any) -> str:
         rows.append(f"<tr><th>{_esc(method_label(grid.method))}</th><td>{len(cfgs)}</td>"
                     f"<td>{'each goal sparsity' if explicit else 'once (implicit)'}</td>"
                     f'<td style="text-align:left">{_esc(text)}</td></tr>')
-    return ('<table class="sparselib-table"><thead><tr><th>method</th><th>configurations</th><th>run at</th>'
-            f"<th>values</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return _boxed('<table class="sparselib-table"><thead><tr><th>method</th><th>configurations</th><th>run at</th>'
+                  f"<th>values</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def methods_table() -> str:
@@ -150,7 +172,61 @@ def methods_table() -> str:
                     f"<td>{yes[o['retrains']]}</td>"
                     f'<td style="text-align:left"><code>{_esc(o["hyper-parameters"])}</code></td>'
                     f"<td>{_esc(o['reference'])}</td></tr>")
-    return ('<table class="sparselib-table"><thead><tr><th>method</th><th>sparsity control</th>'
-            '<th>pruning-stable</th><th>sparsity-agnostic dense training</th><th>retrains</th>'
-            f"<th>hyper-parameters (defaults)</th><th>reference</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return _boxed('<table class="sparselib-table"><thead><tr><th>method</th><th>sparsity control</th>'
+                  '<th>pruning-stable</th><th>sparsity-agnostic dense training</th><th>retrains</th>'
+                  "<th>hyper-parameters (defaults)</th><th>reference</th></tr></thead>"
+                  f"<tbody>{''.join(rows)}</tbody></table>")
 
+
+#: The summary's columns: (key, header, hover text of the header).  Short headers (that may break: "speed-up")
+#: keep the table inside the text column; the hover text gives the full wording.
+SUMMARY_COLUMNS = [
+    ("setting", "setting", ""),
+    ("method", "method", "method, with its retraining schedule where it has one"),
+    ("config", "configuration", "what tells this configuration apart from the method's others"),
+    ("goal", "goal (%)", "goal sparsity (%)"),
+    ("top1", "top-1 (%)", "top-1 test accuracy (%): mean ± sample standard deviation over seeds"),
+    ("sparsity", "sparsity (%)", "actual sparsity of the prunable weights (%), mean over seeds"),
+    ("speedup", "speed\u00adup", "theoretical speedup: dense / sparse multiply-adds per image, mean over seeds"),
+    ("time", "time", "wall time of the whole pipeline relative to dense training, mean over seeds"),
+    ("seeds", "seeds", "number of seeds averaged"),
+    ("runs", "run ids", "the runs behind the row"),
+]
+
+
+def _times(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.2f}×"
+
+
+def summary_table(summary: pd.DataFrame) -> str:
+    """The results page's summary, from :func:`sparselib.plots.summarize_runs`: one row per setting, method (with
+    its schedule), configuration and goal sparsity; mean ± std over seeds and the run ids (one per line).  The
+    setting and configuration columns are left out when they would say nothing (one setting; one configuration
+    per method).  Compact: short headers (their hover text has the full wording), and a configuration may wrap."""
+    if summary is None or len(summary) == 0:
+        return _boxed('<table class="sparselib-table sparselib-summary"><tbody></tbody></table>')
+    keep = [c for c in SUMMARY_COLUMNS
+            if not (c[0] == "setting" and summary["setting"].nunique() < 2)
+            and not (c[0] == "config" and not summary["variant"].astype(str).str.len().any())]
+    head = "".join(f'<th title="{_esc(tip)}">{_esc(label)}</th>' if tip else f"<th>{_esc(label)}</th>"
+                   for _, label, tip in keep)
+    rows = []
+    for r in summary.itertuples(index=False):
+        method = method_label(r.method) + (f" · {str(r.schedule).upper()}" if r.schedule else "")
+        # a long configuration wraps at its commas, and after the prefix of "method_args.momentum=0.9"
+        config = _esc(r.variant).replace("method_args.", "method_args.<wbr>")
+        cells = {
+            "setting": f"<td>{_esc(r.setting)}</td>",
+            "method": f"<th>{_esc(method)}</th>",
+            "config": f'<td class="config">{config}</td>',
+            "goal": f"<td>{pct(r.goal_sparsity, digits=1)}</td>",
+            "top1": f"<td>{_pm(pct(r.top1_mean, r.top1_std))}</td>",
+            "sparsity": f"<td>{pct(r.sparsity_mean)}</td>",
+            "speedup": f"<td>{_times(r.speedup_mean)}</td>",
+            "time": f"<td>{_times(r.relative_time_mean)}</td>",
+            "seeds": f"<td>{int(r.n_seeds)}</td>",
+            "runs": '<td class="runs">' + "<br>".join(f"<code>{_esc(i)}</code>" for i in r.run_ids) + "</td>",
+        }
+        rows.append("<tr>" + "".join(cells[key] for key, _, _ in keep) + "</tr>")
+    return _boxed(f'<table class="sparselib-table sparselib-summary"><thead><tr>{head}</tr></thead>'
+                  f"<tbody>{''.join(rows)}</tbody></table>")

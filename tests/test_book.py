@@ -303,11 +303,11 @@ class _Visit:
     """A fresh browser context and page (a first visit), recording JS errors and every request
     that is not to 127.0.0.1 (those are blocked)."""
 
-    def __init__(self, browser, url: str):
+    def __init__(self, browser, url: str, width: int = 1280):
         from urllib.parse import urlsplit
 
         self.url, self.errors, self.external, self.broken = url, [], [], []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+        self.context = browser.new_context(viewport={"width": width, "height": 900},
                                            service_workers="block")
         self.context.set_default_timeout(30_000)
 
@@ -478,3 +478,54 @@ def test_results_dropdown_switches_the_x_axis(chromium, book_url, screenshot_dir
         assert any(_switch_x_axis(page, fig, menu, shot) for fig, menu in menus), \
             f"none of the {len(menus)} dropdown(s) on the results page changed the x-axis title"
         assert not v.problems(), v.problems()
+
+
+_TABLE_LAYOUT = """() => {
+    const doc = document.documentElement;
+    const art = document.querySelector('article.bd-article') || document.querySelector('main');
+    const cs = getComputedStyle(art), a = art.getBoundingClientRect();
+    const column = [a.left + parseFloat(cs.paddingLeft), a.right - parseFloat(cs.paddingRight)];
+    const tables = [...art.querySelectorAll('table')].map(t => {
+        const r = t.getBoundingClientRect(), box = t.closest('div.sparselib-scroll');
+        const b = box ? box.getBoundingClientRect() : null;
+        return {cls: t.className, left: r.left, right: r.right,
+                box: box ? {left: b.left, right: b.right, overflowX: getComputedStyle(box).overflowX} : null};
+    });
+    return {page: [doc.scrollWidth, doc.clientWidth], column, tables};
+}"""
+
+
+def test_results_tables_fit_the_text_column(chromium, book_url, screenshot_dir):
+    """No table on the results page is wider than the text column at a desktop width (1280 px), and none makes the
+    page scroll sideways at any width: on a narrow screen (600 px) a table that does not fit scrolls inside its own
+    box (div.sparselib-scroll), which does fit."""
+    browser = _browser(chromium)
+    problems = []
+    for width in (1280, 600):
+        with _Visit(browser, book_url + "book/results.html", width=width) as v:
+            layout = v.page.evaluate(_TABLE_LAYOUT)
+            if width != 1280:
+                v.page.screenshot(path=str(screenshot_dir / f"book_results--{width}px.png"), full_page=True)
+            found = v.problems()
+        scroll_w, client_w = layout["page"]
+        if scroll_w > client_w:
+            problems.append(f"{width} px: the page scrolls sideways ({scroll_w} > {client_w} px)")
+        left, right = layout["column"]
+
+        def inside(r):
+            return r["left"] >= left - 1 and r["right"] <= right + 1
+
+        assert any("sparselib-summary" in t["cls"] for t in layout["tables"]), layout["tables"]
+        for t in layout["tables"]:
+            if inside(t):
+                continue
+            box = t["box"]
+            if width == 1280:
+                problems.append(f"{width} px: table.{t['cls']} spans {t['left']:.0f}-{t['right']:.0f} px, "
+                                f"the text column {left:.0f}-{right:.0f} px")
+            elif not (box and box["overflowX"] in ("auto", "scroll") and inside(box)):
+                problems.append(f"{width} px: table.{t['cls']} ({t['left']:.0f}-{t['right']:.0f} px) is wider "
+                                f"than the text column ({left:.0f}-{right:.0f} px) and not in a scroll box "
+                                f"that fits it: {box}")
+        problems += [f"{width} px: {f}" for f in found]
+    assert not problems, "\n".join(problems)

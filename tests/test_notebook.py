@@ -1,5 +1,7 @@
-"""The papermill notebook runs a run through the library (it holds no training logic of its own)."""
+"""The notebooks: the papermill one runs a run through the library (it holds no training logic of its own); the
+widgets one executes headless and its callbacks re-plot what the filters keep."""
 import json
+import time
 from pathlib import Path
 
 import papermill
@@ -20,3 +22,134 @@ def test_papermill_train_notebook_makes_the_run(tmp_path):
     assert cfg.run_id in out.read_text()
     code = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
     assert "backward" not in code and "optimizer" not in code  # the library trains, not the notebook
+
+
+# ---------------------------------------------------------------------------------------------
+# notebooks/explore.ipynb: widgets over the run table, executed headless in a real kernel
+
+EXPLORE = NOTEBOOK.with_name("explore.ipynb")
+
+# Run in the notebook's kernel after the notebook: sets widgets the way a user would, and reports after each step
+# what the widgets show (out.outputs: what the kernel sent to the frontend) and the state behind it.
+PROBE = '''
+import json as _json
+
+def _probe():
+    figs = [o["data"]["application/vnd.plotly.v1+json"] for o in out.outputs
+            if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    traces = figs[0]["data"] if figs else []
+    return {"figures": len(figs), "traces": len(traces),
+            "legend": [t["name"] for t in traces if t.get("showlegend")],
+            "groups": sorted({t["legendgroup"] for t in traces}),
+            "runs": sorted(c[0] for t in traces if t["meta"]["kind"] == "seeds" for c in t["customdata"]),
+            "tables": sum("sparselib-table" in o.get("data", {}).get("text/html", "") for o in out.outputs),
+            "cells": state["cells"][["method", "goal"]].values.tolist() if len(state["cells"]) else [],
+            "shown": sorted(state["shown"]["run_id"]), "status": status.value,
+            "messages": [o["text"] for o in out.outputs if o["output_type"] == "stream"]}
+
+_steps = {"start": _probe()}
+methods.value = ("dense", "imp", "gmp")
+_steps["methods"] = _probe()
+sparsity.value = (94.0, 100.0)  # actual sparsity, in %
+_steps["sparsity"] = _probe()
+sparsity.value = (0.0, 100.0)
+goals.value = (0.9,)
+_steps["goal"] = _probe()
+seeds.value = (0,)
+_steps["seed"] = _probe()
+xaxis.value = "speedup"
+_steps["x"] = dict(_probe(), xtitle=state["fig"].layout.xaxis.title.text)
+methods.value = ()
+_steps["none"] = _probe()
+_mini = folder.value
+folder.value = _other = next(v for _, v in folder.options if v != _mini)  # another results folder
+_steps["other"] = _probe()
+folder.value = _mini  # reading a folder again resets every filter
+_steps["reload"] = _probe()
+print(_json.dumps({"steps": _steps, "other": _other, "out_id": out.model_id}))
+'''
+
+
+def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
+    """explore.ipynb executes headless (nbclient, the venv's python3 kernel) in seconds, against the committed
+    results/mini; then, in the same kernel, setting its widgets the way a user would re-plots the figure and the
+    table with exactly the runs the filters keep, and the new outputs reach the (mimicked) frontend."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from sparselib.results import REPO, collect_runs
+
+    monkeypatch.delenv("SPARSELIB_RESULTS", raising=False)  # the notebook opens results/mini
+    runs = collect_runs(REPO / "results" / "mini")
+    assert len(runs) > 100 and runs["seed"].nunique() == 2
+
+    nb = nbformat.read(EXPLORE, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
+    client = NotebookClient(nb, timeout=30, kernel_name="python3",
+                            resources={"metadata": {"path": str(EXPLORE.parent)}})
+    with client.setup_kernel():
+        t0 = time.perf_counter()
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        seconds = time.perf_counter() - t0
+        # What this guards against: output printed into an Output widget (`with out:`) while a cell runs makes
+        # nbclient (which mimics the widget) send its state back to the kernel on the shell channel, and then miss
+        # the cell's execute reply until its timeout: without a timeout the execution never ends.
+        assert seconds < 20, f"the notebook took {seconds:.1f} s headless (nbclient's timeout: 30 s)"
+        probe = nbformat.v4.new_code_cell(PROBE)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], [o for o in outputs if o.output_type == "error"]
+    assert "https://cdn" not in json.dumps(outputs)  # nothing from a CDN
+    report = json.loads("".join(o.text for o in probe.outputs if o.output_type == "stream"))
+    steps = report["steps"]
+
+    def expect(methods=None, goals=None, seeds=None, lowest=None):
+        keep = runs["method"].isin(methods) if methods else runs["method"].notna()
+        if goals:
+            keep &= (runs["method"] == "dense") | runs["goal_sparsity"].isin(goals)
+        if lowest:
+            keep &= (runs["method"] == "dense") | (runs["sparsity_prunable"] >= lowest)
+        if seeds:
+            keep &= runs["seed"].isin(seeds)
+        return sorted(runs.loc[keep, "run_id"])
+
+    start = steps["start"]  # everything: one figure (every run a point), and the table of all methods
+    assert start["figures"] == 1 and start["tables"] == 1
+    assert start["shown"] == start["runs"] == expect()
+    assert start["legend"] == ["Dense", "IMP", "IMP+", "BIMP", "GMP", "DPF", "GSM", "LC", "DNW", "CS", "STR", "DST"]
+    assert start["status"] == f"{len(runs)} of {len(runs)} runs shown"
+    assert {m for m, _ in start["cells"]} == set(runs["method"]) - {"dense"}
+
+    three = steps["methods"]  # fewer methods: fewer traces, only theirs, and only their rows in the table
+    assert three["runs"] == expect(["dense", "imp", "gmp"])
+    assert three["groups"] == ["dense", "gmp", "imp"] and three["legend"] == ["Dense", "IMP", "GMP"]
+    assert 0 < three["traces"] < start["traces"]
+    assert sorted({m for m, _ in three["cells"]}) == ["gmp", "imp"] and len(three["cells"]) < len(start["cells"])
+
+    dense_95_98 = steps["sparsity"]  # a range of actual sparsity: the runs at 95 and 98 % and the dense ones
+    assert dense_95_98["runs"] == expect(["dense", "imp", "gmp"], lowest=0.94)
+    assert sorted({g for _, g in dense_95_98["cells"]}) == [0.95, 0.98]
+
+    goal = steps["goal"]  # one goal sparsity: the table has one column, the figure that goal's runs (and dense)
+    assert goal["runs"] == expect(["dense", "imp", "gmp"], [0.9])
+    assert sorted(goal["cells"]) == [["gmp", 0.9], ["imp", 0.9]]
+
+    seed = steps["seed"]
+    assert seed["runs"] == expect(["dense", "imp", "gmp"], [0.9], [0]) and len(seed["runs"]) < len(goal["runs"])
+    assert seed["status"] == f"{len(seed['runs'])} of {len(runs)} runs shown"
+
+    x = steps["x"]  # same runs, other x axis
+    assert x["runs"] == seed["runs"] and "speedup" in x["xtitle"].lower()
+
+    assert steps["none"]["figures"] == 0 and steps["none"]["messages"] == ["nothing matches the filters\n"]
+    other = collect_runs(report["other"])  # results/calibration: CS, STR and DST only
+    assert steps["other"]["runs"] == sorted(other["run_id"]) and steps["other"]["status"].startswith(f"{len(other)} ")
+    assert steps["reload"]["runs"] == expect() and steps["reload"]["traces"] == start["traces"]
+
+    # the kernel sent every update over the widget's comm: the frontend's last state is the last figure
+    sent = client.widget_state[report["out_id"]]["outputs"]
+    plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in sent
+              if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(plotly) == 1 and len(plotly[0]["data"]) == start["traces"]

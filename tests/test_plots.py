@@ -102,7 +102,12 @@ def test_only_seeds_are_averaged_never_different_configurations():
     assert s.loc[s["method"] == "imp", "variant"].tolist() == ["", ""]  # only one config
     fig = accuracy_vs_sparsity(pd.concat([df, extra], ignore_index=True))
     gmp_legend = [t.name for t in fig.data if t.legendgroup == "gmp" and t.showlegend]
-    assert gmp_legend == ["GMP (weight_decay=0.0001)", "GMP (weight_decay=0.0005)"]
+    assert gmp_legend == ["GMP"]  # one legend entry for the method ...
+    gmp_means = [t for t in fig.data if t.legendgroup == "gmp" and t.meta["kind"] == "mean"]
+    assert sorted(t.meta["series"] for t in gmp_means) == ["GMP (weight_decay=0.0001)",
+                                                           "GMP (weight_decay=0.0005)"]
+    for t in gmp_means:  # ... two lines, each naming its configuration on hover
+        assert all(t.meta["series"] in text for text in t.hovertext)
 
 
 def test_summarize_runs_single_seed_has_nan_std_and_empty_table_is_empty():
@@ -127,7 +132,55 @@ def test_one_trace_group_per_method_and_consistent_colours():
         assert {t.marker.color for t in traces} == {method_color(group)}
         assert sum(bool(t.showlegend) for t in traces) == 1
     legend = [t.name for t in fig.data if t.showlegend]
-    assert legend == ["Dense", "IMP · LLR", "GMP"]
+    assert legend == ["Dense", "IMP", "GMP"]  # method names; the schedule is in the hover text
+
+
+def _grid_runs():
+    """Every method of the registry, most with several configurations (a grid of hyper-parameters,
+    IMP's six schedules), 2 seeds at 3 goal sparsities: 24 configurations in all."""
+    rows = []
+    grids = {"imp": [{"schedule": s} for s in ("llr", "allr", "clr", "slr", "lrw", "ft")],
+             "gsm": [{"momentum": m} for m in (0.9, 0.99, 0.995)],
+             "cs": [{"penalty": p} for p in (1e-4, 3e-4, 1e-3)],
+             "str": [{"s_initial": v} for v in (-1.0, -0.6)],
+             "dst": [{"penalty": p} for p in (0.02, 0.03)], "lc": [{"strength": 1e-3}, {"strength": 0.1}]}
+    for method in METHODS_12:
+        for i, args in enumerate(grids.get(method, [{}])):
+            for goal in ((0.0,) if method == "dense" else (0.9, 0.95, 0.98)):
+                for seed in (0, 1):
+                    rows.append({"setting": "s1", "method": method, "schedule": args.get("schedule"),
+                                 "method_args": json.dumps(args), "goal_sparsity": goal,
+                                 "sparsity_prunable": goal, "top1": 0.9 - goal / 2 - i / 100 - seed / 1000,
+                                 "theoretical_speedup": 1 / (1 - goal), "relative_time": 1.0 + i / 10,
+                                 "seed": seed, "run_id": f"{method}-{i}-{goal}-{seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_legend_has_one_entry_per_method_below_the_plot():
+    df = _grid_runs()
+    fig = accuracy_vs_sparsity(df)
+    n_configs = len(_by_kind(fig, "mean"))
+    assert n_configs == 24  # the figure still draws every configuration ...
+    legend = [t for t in fig.data if t.showlegend]
+    assert [t.name for t in legend] == [plots.method_label(m) for m in METHODS_12]  # ... the legend names methods
+    assert len(legend) <= df["method"].nunique()
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # a row under the plot, no scroll box
+    assert not any(t.legendgrouptitle.text for t in fig.data)
+    for t in fig.data:  # every trace joins its method's group, in the method's colour (the palette is unchanged)
+        assert t.legendgroup == t.meta["method"]
+        assert t.marker.color == METHOD_COLORS[t.meta["method"]]
+    # the configurations stay apart: one line each, told apart by dash and named on hover
+    imp = [t for t in _by_kind(fig, "mean") if t.legendgroup == "imp"]
+    assert len(imp) == 6 and len({t.line.dash for t in imp}) == 5  # five dashes, cycled
+    assert {t.meta["series"] for t in imp} == {f"IMP · {s}" for s in ("LLR", "ALLR", "CLR", "SLR", "LRW", "FT")}
+    # every single run shows its run id and its configuration on hover
+    shown = {}
+    for t in _by_kind(fig, "seeds"):
+        for text, (rid,) in zip(t.hovertext, t.customdata):
+            assert rid in text and t.meta["series"] in text
+            shown[rid] = text
+    assert set(shown) == set(df["run_id"])
+    assert "momentum=0.995" in shown["gsm-2-0.9-0"]
 
 
 def test_points_and_means_are_the_runs_in_percent():

@@ -7,7 +7,8 @@ from sparselib.figures import cycles_figure, layer_sparsity_figure, lr_figure
 from sparselib.presets import PRESETS
 from sparselib.results import collect_runs, dense_baseline
 from sparselib.selection import select_cells
-from sparselib.tables import methods_table, settings_table, study_table
+from sparselib.plots import summarize_runs
+from sparselib.tables import TABLE_CSS, methods_table, settings_table, study_table, summary_table
 
 
 def cell(method, goal, top1, found=True, why=""):
@@ -21,10 +22,37 @@ def test_study_table_highlights_the_two_best_and_explains_empty_cells():
                           cell("cs", 0.9, None, found=False, why="closest reached 93.00 %")])
     html = study_table(cells, [0.9])
     best = re.findall(r'<td class="best"[^>]*>([^<]+)</td>', html)
-    assert sorted(best) == ["80.00 ± 1.00", "85.00 ± 1.00"]  # not LC's 70 %
+    assert sorted(best) == ["80.00 ±&nbsp;1.00", "85.00 ±&nbsp;1.00"]  # not LC's 70 % (wraps before the ±)
     assert 'title="closest reached 93.00 %">—</td>' in html
     assert "runs: imp-a,imp-b" in html and "IMP (1.50×)" in html
     assert html.index("IMP (") < html.index("GMP (")  # rows keep the order of the cells
+
+
+def test_summary_table_is_compact_and_scrolls_in_its_own_box():
+    def run(method, goal, seed, top1, rid, args="{}", schedule=None):
+        return {"setting": "s", "method": method, "schedule": schedule, "method_args": args, "goal_sparsity": goal,
+                "sparsity_prunable": goal, "top1": top1, "theoretical_speedup": 10.0, "relative_time": 1.2,
+                "seed": seed, "run_id": rid, "momentum": 0.9}  # SGD's momentum: GSM's own is "method_args.momentum"
+
+    runs = pd.DataFrame([run("dense", 0.0, 0, 0.9, "d0"), run("dense", 0.0, 1, 0.92, "d1"),
+                         run("imp", 0.9, 0, 0.8, "i0", '{"schedule": "llr"}', "llr"),
+                         run("imp", 0.9, 1, 0.82, "i1", '{"schedule": "llr"}', "llr"),
+                         run("gsm", 0.9, 0, 0.3, "g0", '{"momentum": 0.9}'),
+                         run("gsm", 0.9, 0, 0.2, "g1", '{"momentum": 0.99}')])
+    html = summary_table(summarize_runs(runs))
+    # in a box that scrolls sideways (TABLE_CSS), so a wide table never widens the page
+    assert html.startswith('<div class="sparselib-scroll"><table class="sparselib-table sparselib-summary">')
+    assert re.search(r"div\.sparselib-scroll \{[^}]*overflow-x: auto", TABLE_CSS)
+    heads = re.findall(r"<th(?: title=\"([^\"]*)\")?>([^<]+)</th>", html.split("</thead>")[0])
+    assert [h.replace("\u00ad", "") for _, h in heads] == ["method", "configuration", "goal (%)", "top-1 (%)", "sparsity (%)", "speedup",
+                                     "time", "seeds", "run ids"]  # one setting: no setting column
+    assert all(tip for tip, _ in heads)  # the full wording on hover
+    assert "<th>IMP · LLR</th>" in html and "<th>Dense</th>" in html  # the schedule joins the method
+    assert "<td>81.00 ±&nbsp;1.41</td>" in html and "<td>30.00</td>" in html  # mean ± std; one seed: no std
+    assert "<code>i0</code><br><code>i1</code>" in html  # the run ids, one per line
+    assert "method_args.<wbr>momentum=0.99" in html  # a long configuration may wrap
+    no_variants = summary_table(summarize_runs(runs.loc[runs["method"] != "gsm"]))
+    assert "configuration" not in no_variants
 
 
 def test_settings_and_methods_tables_come_from_presets_and_registry():
