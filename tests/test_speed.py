@@ -4,8 +4,11 @@ The options are exercised on the CPU here (autocast and channels_last work there
 "aot_eager" backend, which traces the model like inductor but generates no C++); the tests marked ``cuda`` run the
 same code on a GPU when there is one.
 """
+import collections
+
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sparselib.config import ConfigError, Runtime
 from sparselib.masks import prune_global
@@ -181,3 +184,55 @@ def test_cuda_bf16_channels_last_compiled_run(tmp_path):
     metrics = run(cfg, runtime, log=lambda *_: None)
     assert metrics["device"].startswith("cuda")
     _check_sparse_run(cfg, runtime, metrics)
+
+
+class _CountOps(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.ops: collections.Counter = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops[str(func)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _ops_of(fn) -> collections.Counter:
+    fn()  # the first step creates the momentum buffers
+    with _CountOps() as c:
+        fn()
+    return c.ops
+
+
+DETACH = {"aten.detach.default": 2}  # the loss and outputs returned for bookkeeping: views, no copy
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("dense", DETACH),
+    # masks enforced in place: the gradients before the step, the weights after it
+    ("gmp", {**DETACH, "aten._foreach_mul_.List": 2}),
+])
+def test_a_training_step_does_what_a_plain_pytorch_step_does(tmp_path, method, extra):
+    """The library's overhead per step, counted in operators rather than timed: a dense step through Trainer.step
+    runs exactly the operators of a hand-written step (forward, cross-entropy, zero_grad, backward, SGD), and a
+    masked method adds only its two in-place mask multiplications."""
+    cfg = SMOKE.config(method, 0.9 if method != "dense" else 0.0)
+    data = dataset_for(cfg, Runtime())
+    trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model_for(cfg, data.info), data, tmp_path,
+                      torch.device("cpu"), progress=False)
+    trainer.start()
+    if method != "dense":
+        prune_global(trainer.state.masks, 0.5, trainer.state.optimizer)
+    model = model_for(cfg, data.info)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                          weight_decay=cfg.weight_decay)
+    x, y = next(iter(trainer.state.loaders["train"]))
+
+    def plain():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    lib = _ops_of(lambda: trainer.step(x, y, cfg.lr))
+    ref = _ops_of(plain)
+    assert lib - ref == collections.Counter(extra) and not ref - lib
