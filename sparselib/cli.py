@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from .config import ConfigError, Runtime
+from .config import PRECISIONS, ConfigError, Runtime
 
 
 def _value(text: str) -> Any:
@@ -146,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--download", action="store_true", help="allow downloading CIFAR (needs torchvision+network)")
         s.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         s.add_argument("--no-progress", action="store_true", help="no progress bar")
-        s.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+        s.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="bf16: autocast the forward passes (GPU speed option; weights stay fp32)")
         s.add_argument("--channels-last", action="store_true", help="NHWC memory layout (GPU speed option)")
         s.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",

@@ -17,6 +17,10 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and what is allowed."""
 
 
+#: Arithmetic precisions a run may use (Runtime.precision); "bf16" autocasts the forward passes, weights stay fp32.
+PRECISIONS = ("fp32", "bf16")
+
+
 def _fail(field_name: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"{field_name}={value!r} is invalid: {allowed}")
 
@@ -161,8 +165,8 @@ class Runtime:
     compile: str | None = None              # torch.compile backend for the training forward pass, e.g. "inductor"
 
     def __post_init__(self) -> None:
-        if self.precision not in ("fp32", "bf16"):
-            _fail("precision", self.precision, "choose fp32 or bf16")
+        if self.precision not in PRECISIONS:
+            _fail("precision", self.precision, f"choose one of {', '.join(PRECISIONS)}")
         if self.compile is not None and (not isinstance(self.compile, str) or not self.compile):
             _fail("compile", self.compile, "a torch.compile backend name such as 'inductor', or None")
 

@@ -131,11 +131,9 @@ def _kth_smallest_key(keys: _Keys, k: int) -> tuple[int, int]:
     lo_i, hi_i = int(pos - margin), int(math.ceil(pos + margin))
     lo = int(s[lo_i]) if lo_i >= 0 else -2          # keys are >= -1: -2 is below all of them
     hi = int(s[hi_i]) if hi_i < m else 2 ** 31 - 1  # above every finite magnitude
-    c_lt_lo = c_le_lo = c_le_hi = 0
-    for key in keys:  # one counting pass for the bracket
-        c_lt_lo += int((key < lo).sum())
-        c_le_lo += int((key <= lo).sum())
-        c_le_hi += int((key <= hi).sum())
+    # one counting pass for the bracket, one host sync at its end
+    counts = sum(torch.stack([(key < lo).sum(), (key <= lo).sum(), (key <= hi).sum()]) for key in keys)
+    c_lt_lo, c_le_lo, c_le_hi = counts.tolist()
     if c_lt_lo < k <= c_le_lo:
         return lo, c_le_lo
     if c_le_lo < k <= c_le_hi and c_le_hi - c_le_lo <= _MAX_CANDIDATES:
@@ -181,13 +179,21 @@ def global_magnitude_masks(weights: list[torch.Tensor], sparsity: float,
     return masks
 
 
-def prune_global(masks: Masks, sparsity: float, optimizer: torch.optim.Optimizer | None = None) -> None:
-    """Prune ``masks``' model globally to ``sparsity`` (overall, over prunable weights) and enforce it."""
-    new = global_magnitude_masks([p for p in masks.params], sparsity, masks.masks if masks.active else None)
+def _new_masks(masks: Masks, sparsity: float) -> list[torch.Tensor]:
+    """The masks of a global prune of ``masks``' weights to ``sparsity``, restricted to the current masks."""
+    return global_magnitude_masks(list(masks.params), sparsity, masks.masks if masks.active else None)
+
+
+def _install(masks: Masks, new: list[torch.Tensor], optimizer: torch.optim.Optimizer | None) -> None:
     masks.set(new)
     masks.apply()
     if optimizer is not None:
         masks.zero_momentum(optimizer)
+
+
+def prune_global(masks: Masks, sparsity: float, optimizer: torch.optim.Optimizer | None = None) -> None:
+    """Prune ``masks``' model globally to ``sparsity`` (overall, over prunable weights) and enforce it."""
+    _install(masks, _new_masks(masks, sparsity), optimizer)
 
 
 @torch.no_grad()
@@ -196,13 +202,10 @@ def prune_and_measure(masks: Masks, model: nn.Module, sparsity: float,
     """Prune globally to ``sparsity`` and return ``(d, p)`` for ALLR (SPEC §6): ``d = ‖θ − θ_pruned‖₂ / ‖θ‖₂`` over all
     parameters and ``p`` = the fraction of the still-unpruned prunable weights that this step removed."""
     kept_before = sum(int(m.sum()) for m in masks.masks)
-    new = global_magnitude_masks(list(masks.params), sparsity, masks.masks if masks.active else None)
+    new = _new_masks(masks, sparsity)
     # what the step removes, one layer at a time (no copy of all weights)
     removed_sq = sum(p.detach().masked_fill(keep, 0).double().square().sum() for p, keep in zip(masks.params, new))
-    masks.set(new)
-    masks.apply()
-    if optimizer is not None:
-        masks.zero_momentum(optimizer)
+    _install(masks, new, optimizer)
     kept_after = sum(int(m.sum()) for m in masks.masks)
     after_sq = sum((p.detach().double() ** 2).sum() for p in model.parameters())
     total = float(torch.sqrt(after_sq + removed_sq))  # pruning only zeroes entries: ‖θ‖² = ‖θ_pruned‖² + ‖removed‖²

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from .config import RunConfig, Runtime
 from .methods import get_method
-from .runner import RunBusy, check_writable, record_failure, run_dir, run_or_skip
+from .runner import RunBusy, check_writable, is_finished, record_failure, run_dir, run_or_skip
 from .storage import read_json
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
@@ -62,9 +62,9 @@ class Plan:
 
 
 def run_status(cfg: RunConfig, runtime: Runtime) -> str:
-    folder = run_dir(cfg, runtime)
-    if (folder / "metrics.json").exists():
+    if is_finished(cfg, runtime):
         return "finished"
+    folder = run_dir(cfg, runtime)
     if (folder / "failed.json").exists():
         return "failed"
     if (folder / "checkpoint.pt").exists() or (folder / "checkpoint.prev.pt").exists():

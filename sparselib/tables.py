@@ -24,9 +24,14 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _boxed(table: str) -> str:
-    """``table`` in its own horizontally scrolling box (see :data:`TABLE_CSS`)."""
-    return f'<div class="sparselib-scroll">{table}</div>'
+def _table(head: str, rows: Iterable[str], kind: str = "", caption: str = "") -> str:
+    """A ``sparselib-table`` (plus class ``kind``) with header rows ``head`` and body ``rows``, in its own
+    horizontally scrolling box (see :data:`TABLE_CSS`)."""
+    cls = f"sparselib-table {kind}".strip()
+    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+    thead = f"<thead>{head}</thead>" if head else ""
+    return (f'<div class="sparselib-scroll"><table class="{cls}">{cap}{thead}<tbody>{"".join(rows)}</tbody></table>'
+            "</div>")
 
 
 def pct(mean: float, std: float | None = None, digits: int = 2) -> str:
@@ -85,9 +90,7 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
                        f'<td title="{_esc(tip)}">{pct(c.sparsity_mean)}</td>')
         # the method's name stays on one line, its relative time may go to the next (a narrower first column)
         rows.append(f"<tr><th>{_esc(method_label(m)).replace(' ', '&nbsp;')}{rel}</th>{''.join(tds)}</tr>")
-    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    return _boxed(f'<table class="sparselib-table study">{cap}<thead><tr><th rowspan="2">method (relative time)</th>'
-                  f"{head}</tr><tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return _table(f'<tr><th rowspan="2">method (relative time)</th>{head}</tr><tr>{sub}</tr>', rows, "study", caption)
 
 
 TABLE_CSS = """<style>
@@ -139,8 +142,7 @@ def settings_table(presets: Sequence[Any]) -> str:
     for label, fn in (("goal sparsities", lambda p: ", ".join(f"{s * 100:g} %" for s in p.sparsities)),
                       ("seeds", lambda p: len(p.seeds)), ("runs in the study", lambda p: len(p.configs()))):
         rows.append(f"<tr><th>{label}</th>{''.join(f'<td>{_esc(fn(p))}</td>' for p in presets)}</tr>")
-    return _boxed(f'<table class="sparselib-table"><thead><tr><th>setting</th>{head}</tr></thead>'
-                  f"<tbody>{''.join(rows)}</tbody></table>")
+    return _table(f"<tr><th>setting</th>{head}</tr>", rows)
 
 
 def grids_table(preset: Any) -> str:
@@ -155,8 +157,7 @@ def grids_table(preset: Any) -> str:
         rows.append(f"<tr><th>{_esc(method_label(grid.method))}</th><td>{len(cfgs)}</td>"
                     f"<td>{'each goal sparsity' if explicit else 'once (implicit)'}</td>"
                     f'<td style="text-align:left">{_esc(text)}</td></tr>')
-    return _boxed('<table class="sparselib-table"><thead><tr><th>method</th><th>configurations</th><th>run at</th>'
-                  f"<th>values</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return _table("<tr><th>method</th><th>configurations</th><th>run at</th><th>values</th></tr>", rows)
 
 
 def methods_table() -> str:
@@ -172,10 +173,9 @@ def methods_table() -> str:
                     f"<td>{yes[o['retrains']]}</td>"
                     f'<td style="text-align:left"><code>{_esc(o["hyper-parameters"])}</code></td>'
                     f"<td>{_esc(o['reference'])}</td></tr>")
-    return _boxed('<table class="sparselib-table"><thead><tr><th>method</th><th>sparsity control</th>'
-                  '<th>pruning-stable</th><th>sparsity-agnostic dense training</th><th>retrains</th>'
-                  "<th>hyper-parameters (defaults)</th><th>reference</th></tr></thead>"
-                  f"<tbody>{''.join(rows)}</tbody></table>")
+    return _table("<tr><th>method</th><th>sparsity control</th><th>pruning-stable</th>"
+                  "<th>sparsity-agnostic dense training</th><th>retrains</th><th>hyper-parameters (defaults)</th>"
+                  "<th>reference</th></tr>", rows)
 
 
 #: The summary's columns: (key, header, hover text of the header).  Short headers (that may break: "speed-up")
@@ -204,7 +204,7 @@ def summary_table(summary: pd.DataFrame) -> str:
     setting and configuration columns are left out when they would say nothing (one setting; one configuration
     per method).  Compact: short headers (their hover text has the full wording), and a configuration may wrap."""
     if summary is None or len(summary) == 0:
-        return _boxed('<table class="sparselib-table sparselib-summary"><tbody></tbody></table>')
+        return _table("", [], "sparselib-summary")
     keep = [c for c in SUMMARY_COLUMNS
             if not (c[0] == "setting" and summary["setting"].nunique() < 2)
             and not (c[0] == "config" and not summary["variant"].astype(str).str.len().any())]
@@ -228,5 +228,4 @@ def summary_table(summary: pd.DataFrame) -> str:
             "runs": '<td class="runs">' + "<br>".join(f"<code>{_esc(i)}</code>" for i in r.run_ids) + "</td>",
         }
         rows.append("<tr>" + "".join(cells[key] for key, _, _ in keep) + "</tr>")
-    return _boxed(f'<table class="sparselib-table sparselib-summary"><thead><tr>{head}</tr></thead>'
-                  f"<tbody>{''.join(rows)}</tbody></table>")
+    return _table(f"<tr>{head}</tr>", rows, "sparselib-summary")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import RunConfig
+from .config import PRECISIONS, RunConfig
 from .data import DataBundle, TensorLoader
 from .masks import Masks
 from .methods import Method
@@ -28,7 +28,7 @@ from .schedules import dense_schedule
 from .storage import CheckpointStore, write_csv
 
 NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss; weights stay fp32
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16}  # precision -> autocast dtype of forward and loss; weights stay fp32
 
 
 class TrainingDiverged(RuntimeError):
@@ -42,6 +42,19 @@ class Reference:
     lrs: list[float]          # the learning rate of every iteration of the dense run, as recorded
     epochs: int
     run_id: str
+
+    @classmethod
+    def from_weights(cls, state_dict: dict[str, torch.Tensor], dense_cfg: RunConfig, iters_per_epoch: int,
+                     run_id: str = "(given weights)") -> "Reference":
+        """A starting point from given weights instead of a finished dense run (benchmarks, tests): its learning
+        rates are ``dense_cfg``'s dense schedule, as that run would have recorded them."""
+        return cls(state_dict, dense_lrs(dense_cfg, iters_per_epoch), dense_cfg.epochs, run_id)
+
+
+def dense_lrs(cfg: RunConfig, iters_per_epoch: int) -> list[float]:
+    """The learning rate of every iteration of ``cfg``'s dense training."""
+    return dense_schedule(cfg.lr_schedule, cfg.lr, cfg.epochs, iters_per_epoch, milestones=cfg.lr_milestones,
+                          gamma=cfg.lr_gamma, warmup_epochs=cfg.warmup_epochs)
 
 
 @dataclass
@@ -65,7 +78,7 @@ class TrainState:
 
     def autocast(self):
         """The context of every forward pass: bf16 autocast when ``precision='bf16'``, else nothing."""
-        dtype = PRECISIONS[self.precision]
+        dtype = AUTOCAST_DTYPES.get(self.precision)
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=dtype)
@@ -139,10 +152,8 @@ class Trainer:
             raise ValueError(f"batch_size={cfg.batch_size} exceeds the {len(data.train.y)} training images")
         optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                                     weight_decay=cfg.weight_decay)
-        lrs = dense_schedule(cfg.lr_schedule, cfg.lr, cfg.epochs, ipe, milestones=cfg.lr_milestones,
-                             gamma=cfg.lr_gamma, warmup_epochs=cfg.warmup_epochs)
-        self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, lrs, loaders, reference,
-                                precision=precision, channels_last=channels_last)
+        self.state = TrainState(cfg, model, optimizer, Masks(model), device, ipe, dense_lrs(cfg, ipe), loaders,
+                                reference, precision=precision, channels_last=channels_last)
         self.history: list[dict[str, Any]] = []
         self.train_time = 0.0
         self.forward: Callable[[torch.Tensor], torch.Tensor] = model

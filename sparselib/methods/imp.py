@@ -101,8 +101,6 @@ class IMP(PruneRetrain):
         return self.retrain_lrs[i * n:(i + 1) * n]
 
 
-
-
 @register
 class IMPPlus(IMP):
     """IMP+: unrestricted IMP, retraining on top of the full dense run."""

@@ -88,7 +88,6 @@ class LC(PruneAtEnd):
         # grad += wd · θ ⊙ drop: the gradient of wd/2 · ‖θ − Proj_k(θ)‖²
         torch._foreach_addcmul_([p.grad for p in params], [p.detach() for p in params], self.drop, value=self.wd)
 
-
     # The projection only matters between recomputations (projection_interval > 1), but is saved always so that a
     # resumed run continues with exactly the mask it had.
     def state_dict(self):
