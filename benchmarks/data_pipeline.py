@@ -9,19 +9,14 @@ pre-made batches, and the ratio loader time / step time (below 1: the loader is 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import torch
 import torch.nn.functional as F
+from _common import sync, synthetic_cifar
 
-from sparselib.data import DATASETS, Split, TensorLoader
+from sparselib.data import TensorLoader
 from sparselib.models import build_model
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -32,11 +27,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     a = ap.parse_args()
     device = torch.device(a.device)
-    info = dataclasses.replace(DATASETS["cifar10"])
-    g = torch.Generator().manual_seed(0)
-    split = Split(torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, generator=g),
-                  torch.randint(0, 10, (10_000,), generator=g))
-    loader = TensorLoader(split, info, a.batch, train=True, device=device, seed=0)
+    data = synthetic_cifar(10_000)
+    loader = TensorLoader(data.train, data.info, a.batch, train=True, device=device, seed=0)
     sync(device)
     t = time.perf_counter()
     n = 0

@@ -23,34 +23,19 @@ import tempfile
 import time
 
 import torch
+from _common import sync, synthetic_cifar
 
-from sparselib.config import RunConfig
-from sparselib.data import DATASETS, DataBundle, Split
+from sparselib.config import PRECISIONS, RunConfig
+from sparselib.data import DataBundle
 from sparselib.masks import prune_global
 from sparselib.methods import get_method
 from sparselib.methods.base import STUDY_ORDER
 from sparselib.models import build_model
 from sparselib.presets import get_preset
-from sparselib.schedules import dense_schedule
 from sparselib.train import Reference, Trainer
 
 FIXED_MASK = {"imp", "imp_plus", "bimp", "gmp"}
 PAPER = {"lc": 1.14}  # the only whole-run ratio the paper states
-
-
-def synthetic_cifar(n: int, classes: int) -> DataBundle:
-    g = torch.Generator().manual_seed(0)
-
-    def split(m):
-        return Split(torch.randint(0, 256, (m, 3, 32, 32), dtype=torch.uint8, generator=g),
-                     torch.randint(0, classes, (m,), generator=g))
-
-    return DataBundle(DATASETS["cifar10" if classes == 10 else "cifar100"], split(n), split(64), split(64))
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def preset_config(preset: str, method: str) -> RunConfig:
@@ -67,10 +52,7 @@ def step_seconds(method: str, a, data: DataBundle, device: torch.device, tmp: st
     reference = None
     ref_cfg = cls.reference_config(cfg)
     if ref_cfg is not None:  # the initial weights stand in for the trained dense run
-        ipe = len(data.train) // cfg.batch_size
-        lrs = dense_schedule(ref_cfg.lr_schedule, ref_cfg.lr, ref_cfg.epochs, ipe, milestones=ref_cfg.lr_milestones,
-                             gamma=ref_cfg.lr_gamma, warmup_epochs=ref_cfg.warmup_epochs)
-        reference = Reference(model.state_dict(), lrs, ref_cfg.epochs, "stand-in")
+        reference = Reference.from_weights(model.state_dict(), ref_cfg, len(data.train) // cfg.batch_size)
     trainer = Trainer(cfg, cls(cfg, cfg.hparams()), model, data, f"{tmp}/{method}", device, reference=reference,
                       progress=False, precision=a.precision, channels_last=a.channels_last, compile=a.compile)
     s = trainer.state
@@ -103,7 +85,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--methods", default=",".join(STUDY_ORDER))
-    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    ap.add_argument("--precision", default="fp32", choices=PRECISIONS)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--compile", default=None, metavar="BACKEND")
     a = ap.parse_args()

@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from method_cost import synthetic_cifar  # this folder's script
+from _common import sync, synthetic_cifar
 
 from sparselib.config import Runtime
 from sparselib.methods import get_method
@@ -60,11 +60,6 @@ def sparselib_epoch(cfg, data, device, state) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, get_method("dense")(cfg, cfg.hparams()), model, data, tmp, device, progress=False)
         return trainer.fit()["train_time_s"]
-
-
-def sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:

@@ -176,6 +176,8 @@ def test_plotly_js_served_once_and_referenced(built_book):
 
 
 def test_scrub_cdn_rewrites_only_cdn_hosts():
+    # The CDN addresses below are this test's input, not something the book loads: the scrubber must rewrite them
+    # (what tools/book_assets.py does to every built page, whose output the other tests check for CDN URLs).
     assets = _load_book_assets()
     text = (b'a="https://cdn.jsdelivr.net/npm/x@1/dist/";b="https://cdn.plot.ly/un/";'
             b'c="//unpkg.com/y";d="https://unpkg.com/z/";e="https://plotly.com/";'

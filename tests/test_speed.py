@@ -11,12 +11,12 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from sparselib.config import ConfigError, Runtime
+from sparselib.data import dataset_info
 from sparselib.masks import prune_global
 from sparselib.methods import get_method
 from sparselib.presets import get_preset
 from sparselib.runner import dataset_for, model_for, run, run_dir
 from sparselib.storage import load_torch
-from sparselib.schedules import dense_schedule
 from sparselib.train import NAN_CHECK_EVERY, Reference, Trainer
 
 SMOKE = get_preset("smoke")
@@ -28,7 +28,7 @@ def _check_sparse_run(cfg, runtime, metrics):
     mask = load_torch(run_dir(cfg, runtime) / "mask.pt")
     assert all(bool((weights[k][~m] == 0).all()) for k, m in mask.items())
     assert sum(int((~m).sum()) for m in mask.values()) == round(cfg.goal_sparsity * metrics["prunable"])
-    assert all(w.is_contiguous() or w.dim() == 4 for w in weights.values())
+    model_for(cfg, dataset_info(cfg.dataset)).load_state_dict(weights)  # loads into a plain (NCHW, eager) model
 
 
 @pytest.mark.parametrize("method,sparsity", [("gmp", 0.9), ("dpf", 0.9), ("str", 0.0)])
@@ -60,7 +60,7 @@ def test_compiled_forward_trains_like_eager(tmp_path):
     cfg = SMOKE.config("gmp", 0.9).replace(epochs=2, lr_milestones=())
     eager = Runtime(results=str(tmp_path / "e"), progress=False, device="cpu")
     compiled = Runtime(results=str(tmp_path / "c"), progress=False, device="cpu", compile="aot_eager")
-    me = run(cfg, eager, log=lambda *_: None)
+    run(cfg, eager, log=lambda *_: None)
     mc = run(cfg, compiled, log=lambda *_: None)
     assert mc["compile"] == "aot_eager"
     _check_sparse_run(cfg, compiled, mc)
@@ -100,9 +100,7 @@ def _steps(method, sparsity, device, tmp_path):
     reference = None
     ref_cfg = get_method(method).reference_config(cfg)
     if ref_cfg is not None:  # IMP starts from a dense run: the initial weights stand in for it
-        ipe = len(data.train.y) // cfg.batch_size
-        lrs = dense_schedule(ref_cfg.lr_schedule, ref_cfg.lr, ref_cfg.epochs, ipe, milestones=ref_cfg.lr_milestones)
-        reference = Reference(model.state_dict(), lrs, ref_cfg.epochs, "stand-in")
+        reference = Reference.from_weights(model.state_dict(), ref_cfg, len(data.train.y) // cfg.batch_size)
     trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model, data, tmp_path, torch.device(device),
                       progress=False, reference=reference)
     s, m = trainer.state, trainer.method
