@@ -7,6 +7,7 @@ missing, reusing it otherwise — and takes its final weights and recorded learn
 from __future__ import annotations
 
 import functools
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -61,9 +62,9 @@ def model_for(cfg: RunConfig, info) -> torch.nn.Module:
 def check_writable(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        # a probe of its own (unique name): two sweeps checking the same folder at once must not unlink each other's
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
     except OSError as e:
         raise RunError(f"results folder {path} is not writable ({e}); pass --results DIR") from None
 

@@ -186,3 +186,15 @@ def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monke
     assert metrics["wall_time_s"] == 0.0
     # 2 phases x (val + test after pruning) + per epoch (val, test at phase ends) + final (test, val)
     assert metrics["eval_time_s"] == 1000.0 * (2 * 2 + 2 * 2 + 2)
+
+
+def test_write_check_is_safe_when_two_processes_check_one_folder(tmp_path):
+    """Two sweeps starting together check the same results folder: each probe has its own name, so one check never
+    removes the other's probe (a shared name failed one of them with FileNotFoundError), and none is left behind."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sparselib.runner import check_writable
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: check_writable(tmp_path / "smoke"), range(400)))
+    assert list((tmp_path / "smoke").iterdir()) == []
