@@ -25,13 +25,13 @@ import time
 import torch
 from _common import sync, synthetic_cifar
 
-from sparselib.config import PRECISIONS, RunConfig
+from sparselib.config import PRECISIONS, RunConfig, dense_config
 from sparselib.data import DataBundle
-from sparselib.masks import prune_global
-from sparselib.methods import get_method
-from sparselib.methods.base import STUDY_ORDER
+from sparselib.masks import prune_magnitude
+from sparselib.methods import method_names
 from sparselib.models import build_model
 from sparselib.presets import get_preset
+from sparselib.resolve import resolve
 from sparselib.train import Reference, Trainer
 
 FIXED_MASK = {"imp", "imp_plus", "bimp", "gmp"}
@@ -48,18 +48,17 @@ def step_seconds(method: str, a, data: DataBundle, device: torch.device, tmp: st
                                                   model=a.model, model_width=None, train_subset=None,
                                                   test_subset=None)
     model = build_model(a.model, 3, data.info.num_classes)
-    cls = get_method(method)
+    r = resolve(cfg)
     reference = None
-    ref_cfg = cls.reference_config(cfg)
-    if ref_cfg is not None:  # the initial weights stand in for the trained dense run
-        reference = Reference.from_weights(model.state_dict(), ref_cfg, len(data.train) // cfg.batch_size)
-    trainer = Trainer(cfg, cls(cfg, cfg.hparams()), model, data, f"{tmp}/{method}", device, reference=reference,
+    if r.reference is not None:  # the initial weights stand in for the trained dense run
+        reference = Reference.from_weights(model.state_dict(), r.reference, len(data.train) // cfg.batch_size)
+    trainer = Trainer(r.cfg, r.build(), model, data, f"{tmp}/{method}", device, reference=reference,
                       progress=False, precision=a.precision, channels_last=a.channels_last, compile=a.compile)
     s = trainer.state
     trainer.start()
     trainer.method.on_epoch_start(s)
     if method in FIXED_MASK:
-        prune_global(s.masks, cfg.goal_sparsity, s.optimizer)
+        prune_magnitude(s.masks, cfg.goal_sparsity, s.optimizer)
     lrs = trainer.method.epoch_lrs(s)
     batches = []
     while len(batches) < a.warmup + a.steps:
@@ -84,7 +83,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--methods", default=",".join(STUDY_ORDER))
+    ap.add_argument("--methods", default=",".join(method_names()))
     ap.add_argument("--precision", default="fp32", choices=PRECISIONS)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--compile", default=None, metavar="BACKEND")
@@ -113,10 +112,9 @@ def main() -> None:
     for m in methods:
         ratio = statistics.median(ratios[m])
         cfg = preset_config(a.preset, m)
-        cls = get_method(m)
-        ref = cls.reference_config(cfg)
-        own = cls(cfg, cfg.hparams()).total_epochs()
-        pipeline = ((ref.epochs if ref is not None else 0) + own * ratio) / cfg.dense_config().epochs
+        r = resolve(cfg)
+        own = r.build().total_epochs()
+        pipeline = ((r.reference.epochs if r.reference is not None else 0) + own * ratio) / dense_config(cfg).epochs
         paper = f"   paper: {PAPER[m]:.2f}x" if m in PAPER else ""
         print(f"{m:<10}{statistics.median(step_s[m]):>9.4f}{ratio:>9.2f}{pipeline:>18.2f}{paper}")
 

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from _common import sync, synthetic_cifar
 
 from sparselib.config import Runtime
-from sparselib.methods import get_method
 from sparselib.presets import get_preset
+from sparselib.resolve import resolve
 from sparselib.runner import dataset_for, model_for
 from sparselib.train import Trainer
 
@@ -58,7 +58,7 @@ def sparselib_epoch(cfg, data, device, state) -> float:
     model = model_for(cfg, data.info)
     model.load_state_dict(state)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, get_method("dense")(cfg, cfg.hparams()), model, data, tmp, device, progress=False)
+        trainer = Trainer(cfg, resolve(cfg).build(), model, data, tmp, device, progress=False)
         return trainer.fit()["train_time_s"]
 
 

@@ -22,7 +22,7 @@ import time
 def measure(kind: str, model_name: str, device: str, sparsity: float) -> dict:
     import torch
 
-    from sparselib.masks import Masks, prune_global
+    from sparselib.masks import Masks, prune_magnitude
     from sparselib.models import build_model
 
     torch.manual_seed(0)
@@ -42,7 +42,7 @@ def measure(kind: str, model_name: str, device: str, sparsity: float) -> dict:
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t = time.perf_counter()
     if kind.startswith("sparselib"):
-        prune_global(masks, sparsity)
+        prune_magnitude(masks, sparsity)
     else:
         import torch.nn.utils.prune as prune
 

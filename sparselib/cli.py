@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from .config import PRECISIONS, ConfigError, Runtime
+from .config import BASELINE, PRECISIONS, ConfigError, Runtime
 
 
 def _value(text: str) -> Any:
@@ -82,7 +82,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         if unknown:
             raise SystemExit(f"error: --methods: {', '.join(sorted(unknown))} not in preset {preset.name}; its "
                              f"methods: {', '.join(dict.fromkeys(c.method for c in configs))}")
-        configs = [c for c in configs if c.method in wanted | {"dense"}]  # dense: the baseline of relative time
+        configs = [c for c in configs if c.method in wanted | {BASELINE}]  # dense: the baseline of relative time
     p = plan(configs, runtime)
     extra = sum(r.extra for r in p.runs)
     counts = {s: p.count(s) for s in ("finished", "failed", "partial", "missing")}
@@ -154,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run one experiment (skipped if finished, resumed if interrupted)")
     s.add_argument("--preset", default="mini")
-    s.add_argument("--method", default="dense")
+    s.add_argument("--method", default=BASELINE)
     s.add_argument("--sparsity", type=float, default=0.0, help="goal sparsity in [0, 1), e.g. 0.9")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",

@@ -3,18 +3,31 @@ sparsity of final masks, and recorded learning rates.  Every figure has a dropdo
 book) and hover text naming the run id.  The accuracy-vs-sparsity figure lives in :mod:`sparselib.plots`."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from .plots import method_color, method_label
+from .storage import RunFolder
 
 
-def _folder(row: pd.Series) -> Path:
-    return Path(row["folder"])  # collect_runs records where each run lives
+def _folder(row: pd.Series) -> RunFolder:
+    return RunFolder(row["folder"])  # collect_runs records where each run lives
+
+
+def _retraining_methods() -> list[str]:
+    """The methods that prune and retrain in cycles (the IMP family), from the registry."""
+    from .methods import ordered_methods
+
+    return [c.name for c in ordered_methods() if c.retrains()]
+
+
+def _schedule_searching_methods() -> list[str]:
+    """The methods whose study searches the retraining schedule (IMP), from the registry."""
+    from .methods import ordered_methods
+
+    return [c.name for c in ordered_methods() if "schedule" in c.search]
 
 
 def _goal_menu(goals: list[float], trace_goal: list[float], label: str = "goal sparsity") -> dict[str, Any]:
@@ -28,7 +41,7 @@ def cycles_figure(runs: pd.DataFrame, seed: int | None = None) -> go.Figure:
     """Validation accuracy after every epoch of IMP, IMP+ and BIMP runs (IMP's dense run included, on the same
     epoch axis), with the accuracy measured right after each pruning step (open markers): the drop and the
     recovery of prune–retrain.  A dropdown picks the goal sparsity."""
-    sel = runs.loc[runs["method"].isin(["imp", "imp_plus", "bimp"])]
+    sel = runs.loc[runs["method"].isin(_retraining_methods())]
     if seed is not None:
         sel = sel.loc[sel["seed"] == seed]
     if "schedule" in sel:  # one IMP schedule per method: LLR where present (the study's default)
@@ -38,11 +51,11 @@ def cycles_figure(runs: pd.DataFrame, seed: int | None = None) -> go.Figure:
     trace_goal: list[float] = []
     by_id = runs.set_index("run_id")
     for _, r in sel.sort_values(["method", "goal_sparsity", "seed"]).iterrows():
-        hist = pd.read_csv(_folder(r) / "history.csv")
+        hist = _folder(r).history_frame()
         offset = 0
         ref = r.get("reference_run_id")
         if isinstance(ref, str) and ref in by_id.index:
-            dense = pd.read_csv(_folder(by_id.loc[ref]) / "history.csv")
+            dense = _folder(by_id.loc[ref]).history_frame()
             offset = len(dense)
             hist = pd.concat([dense, hist.assign(epoch=hist["epoch"] + offset)], ignore_index=True)
         name = f"{method_label(r['method'])} seed {r['seed']}"
@@ -80,7 +93,7 @@ def layer_sparsity_figure(runs: pd.DataFrame, cells: pd.DataFrame) -> go.Figure:
     for c in cells.loc[cells["found"] == True].itertuples(index=False):  # noqa: E712
         rid = sorted(str(c.run_ids).split(","))[0]
         r = by_id.loc[rid]
-        stats = json.loads((_folder(r) / "mask_stats.json").read_text())
+        stats = _folder(r).read_mask_stats()
         names = [s["name"].removesuffix(".weight") for s in stats]
         sp = [100 * (1 - s["kept"] / s["numel"]) for s in stats]
         fig.add_trace(go.Scatter(
@@ -101,7 +114,7 @@ def layer_sparsity_figure(runs: pd.DataFrame, cells: pd.DataFrame) -> go.Figure:
 def lr_figure(runs: pd.DataFrame) -> go.Figure:
     """The recorded learning rate of every iteration of one IMP run per retraining schedule (seed 0, first goal
     sparsity), after the dense run's own schedule."""
-    imp = runs.loc[(runs["method"] == "imp") & runs["schedule"].notna()]
+    imp = runs.loc[runs["method"].isin(_schedule_searching_methods()) & runs["schedule"].notna()]
     fig = go.Figure()
     if imp.empty:
         return fig
@@ -110,12 +123,12 @@ def lr_figure(runs: pd.DataFrame) -> go.Figure:
     ref = first.get("reference_run_id")
     if isinstance(ref, str) and (runs["run_id"] == ref).any():
         dense = runs.loc[runs["run_id"] == ref].iloc[0]
-        lrs = json.loads((_folder(dense) / "lr.json").read_text())
+        lrs = _folder(dense).read_lrs()
         fig.add_trace(go.Scatter(x=list(range(len(lrs))), y=lrs, mode="lines", name="dense run",
                                  line={"color": "#777"},
                                  hovertemplate=f"dense run {ref}<br>iteration %{{x}}: LR %{{y:.4g}}<extra></extra>"))
     for _, r in imp.sort_values("schedule").iterrows():
-        lrs = json.loads((_folder(r) / "lr.json").read_text())
+        lrs = _folder(r).read_lrs()
         name = str(r["schedule"]).upper()
         fig.add_trace(go.Scatter(x=list(range(len(lrs))), y=lrs, mode="lines", name=name,
                                  hovertemplate=f"{name} (run {r['run_id']})<br>iteration %{{x}} of retraining: "

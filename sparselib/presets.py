@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import RunConfig
+from .config import BASELINE, RunConfig
 
 
 @dataclass(frozen=True)
@@ -32,40 +32,55 @@ class Preset:
     base: RunConfig
     sparsities: tuple[float, ...]
     seeds: tuple[int, ...]
-    methods: tuple[MethodGrid, ...]
+    #: the study's grids; None: every registered method with its own ``smoke`` configurations (the smoke study)
+    methods: tuple[MethodGrid, ...] | None
     notes: dict[str, str] = field(default_factory=dict)
     assumed: dict[str, str] = field(default_factory=dict)  # what is assumed (not confirmed from the paper), and why
     epoch_seconds: float | None = None  # measured training + evaluation seconds per epoch (for estimates)
 
-    def config(self, method: str = "dense", goal_sparsity: float = 0.0, seed: int | None = None,
+    def config(self, method: str = BASELINE, goal_sparsity: float = 0.0, seed: int | None = None,
                method_args: dict[str, Any] | None = None, **overrides: Any) -> RunConfig:
-        """One run of this preset's setting.  ``method_args`` are merged over the preset's first configuration of
-        that method, so ``config("imp", 0.9)`` is the preset's IMP."""
+        """One run of this preset's setting, resolved (ConfigError if it is not valid).  ``method_args`` are merged
+        over the preset's first configuration of that method, so ``config("imp", 0.9)`` is the preset's IMP."""
+        from .resolve import resolve
+
         args = {**self.method_defaults(method), **(method_args or {})}
-        return self.base.replace(method=method, goal_sparsity=goal_sparsity,
-                                 seed=self.seeds[0] if seed is None else seed, method_args=args, **overrides)
+        return resolve(self.base.replace(method=method, goal_sparsity=goal_sparsity,
+                                         seed=self.seeds[0] if seed is None else seed, method_args=args,
+                                         **overrides)).cfg
+
+    def grids(self) -> tuple[MethodGrid, ...]:
+        """The study's grids (for the smoke study: every registered method, each with its own smoke
+        configurations)."""
+        if self.methods is not None:
+            return self.methods
+        from .methods import ordered_methods
+
+        return tuple(MethodGrid(cls.name, tuple(cls.smoke)) for cls in ordered_methods() if cls.family != "dense")
 
     def method_defaults(self, method: str) -> dict[str, Any]:
-        for grid in self.methods:
+        for grid in self.grids():
             if grid.method == method:
                 return dict(grid.configs[0])
         return {}
 
     def configs(self) -> list[RunConfig]:
-        """Every run of the study, dense runs first (the others depend on them).  Explicit methods run each
-        configuration at every goal sparsity; implicit ones (CS, STR, DST) once per configuration, their
-        hyper-parameters setting the sparsity they reach."""
+        """Every run of the study, resolved, dense runs first (the others depend on them).  Explicit methods run
+        each configuration at every goal sparsity (the smoke study: at the method's ``smoke_sparsity``); implicit
+        ones (CS, STR, DST) once per configuration, their hyper-parameters setting the sparsity they reach."""
         from .methods import get_method
+        from .resolve import resolve
 
-        runs = [self.config("dense", seed=s) for s in self.seeds]
-        for grid in self.methods:
-            sparsities = self.sparsities if get_method(grid.method).explicit else (0.0,)
+        runs = [self.config(BASELINE, seed=s) for s in self.seeds]
+        for grid in self.grids():
+            cls = get_method(grid.method)
+            goals = (self.sparsities if self.methods is not None else (cls.smoke_sparsity,)) if cls.explicit else (0.0,)
             for args in grid.configs:
                 for over in grid.overrides:
-                    for sparsity in sparsities:
+                    for sparsity in goals:
                         for s in self.seeds:
-                            runs.append(self.base.replace(method=grid.method, goal_sparsity=sparsity, seed=s,
-                                                          method_args=dict(args), **over))
+                            runs.append(resolve(self.base.replace(method=grid.method, goal_sparsity=sparsity, seed=s,
+                                                                  method_args=dict(args), **over)).cfg)
         return runs
 
 
@@ -165,18 +180,7 @@ PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),
-        methods=(MethodGrid("imp", ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)),
-                 MethodGrid("imp_plus", ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)),
-                 MethodGrid("bimp", ({"n_train_budget": 2, "pruning_interval": 1},)),
-                 MethodGrid("gmp", ({"pruning_interval": 1},)),
-                 MethodGrid("dpf", ({"pruning_interval": 1},)),
-                 MethodGrid("gsm", ({"momentum": 0.9}, {"momentum": 0.99}, {"momentum": 0.995})),
-                 MethodGrid("lc", ({},)),
-                 MethodGrid("dnw", ({},)),
-                 # implicit methods: grids measured on smoke to land near 90 / 95 / 98 % (DST tops out near 95 %)
-                 MethodGrid("cs", tuple({"penalty": p, "beta_final": 2000.0} for p in (5e-4, 1e-3, 3e-3))),
-                 MethodGrid("str", tuple({"s_initial": v} for v in (-1.25, -1.0, -0.6))),
-                 MethodGrid("dst", tuple({"penalty": p} for p in (0.025, 0.035)))),
+        methods=None,  # every registered method, with the smoke configurations of its own module
     ),
     "mini": Preset(
         name="mini",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .storage import read_json
+from .config import BASELINE
+from .storage import RunFolder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,6 +31,12 @@ def default_results_dir() -> Path:
     return Path(env) if env else REPO / "results" / "mini"
 
 
+def finished_folders(path: str | Path) -> list[RunFolder]:
+    """Every finished run folder (with its configuration) under ``path``, in path order."""
+    folders = (RunFolder(f.parent) for f in sorted(Path(path).glob(f"**/{RunFolder.METRICS}")))
+    return [f for f in folders if f.file(f.CONFIG).exists()]
+
+
 def collect_runs(path: str | Path) -> pd.DataFrame:
     """All finished runs (folders with ``metrics.json``) under ``path``, one row each, columns :data:`COLUMNS` first.
 
@@ -38,16 +45,12 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
     needed run is not in the table).  Wall times exclude evaluation.
     """
     rows = []
-    for metrics_file in sorted(Path(path).glob("**/metrics.json")):
-        folder = metrics_file.parent
-        cfg_file = folder / "config.json"
-        if not cfg_file.exists():
-            continue
-        cfg, metrics = read_json(cfg_file), read_json(metrics_file)
+    for folder in finished_folders(path):
+        cfg, metrics = folder.read_config(), folder.read_metrics()
         args = cfg.get("method_args", {})
         rows.append({**{k: v for k, v in cfg.items() if k != "method_args"}, **metrics,
                      "schedule": args.get("schedule"), "config_id": config_id(cfg),
-                     "method_args": json.dumps(args, sort_keys=True), "folder": str(folder)})
+                     "method_args": json.dumps(args, sort_keys=True), "folder": str(folder.path)})
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
@@ -57,7 +60,7 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
     # IMP's pipeline includes the dense run it started from; derived here, so re-measuring that run updates it
     df["pipeline_time_s"] = [t + (wall.get(r, math.nan) if isinstance(r, str) else 0.0)
                              for t, r in zip(df["wall_time_s"], df["reference_run_id"])]
-    dense = df.loc[df["method"] == "dense"].set_index("run_id")["wall_time_s"]
+    dense = df.loc[df["method"] == BASELINE].set_index("run_id")["wall_time_s"]
     df["relative_time"] = [t / dense[d] if d in dense.index and dense[d] > 0 else math.nan
                            for t, d in zip(df["pipeline_time_s"], df["dense_run_id"])]
     rest = [c for c in df.columns if c not in COLUMNS]
@@ -67,5 +70,5 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
 def dense_baseline(runs: pd.DataFrame) -> pd.DataFrame:
     """The dense runs that pruned runs are timed against (full dense training of their setting and seed); dense runs
     made only as a starting point (restricted IMP's shorter one) are left out."""
-    pruned = runs.loc[runs["method"] != "dense"]
-    return runs.loc[(runs["method"] == "dense") & runs["run_id"].isin(pruned["dense_run_id"])]
+    pruned = runs.loc[runs["method"] != BASELINE]
+    return runs.loc[(runs["method"] == BASELINE) & runs["run_id"].isin(pruned["dense_run_id"])]

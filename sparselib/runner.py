@@ -7,22 +7,20 @@ missing, reusing it otherwise — and takes its final weights and recorded learn
 from __future__ import annotations
 
 import functools
-import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
 from .config import RunConfig, Runtime
 from .data import DataBundle, load_dataset
 from .flops import layer_macs, theoretical_speedup
 from .masks import sparsity_of
-from .methods import get_method
 from .models import build_model
-from .storage import load_torch, provenance, read_json, save_torch, write_json
+from .resolve import Resolved, resolve
+from .storage import RunFolder, provenance
 from .train import Reference, Trainer
 
 
@@ -34,12 +32,18 @@ class RunBusy(RunError):
     """Another process holds the run's lock: it is being executed elsewhere (another sweep, another worker)."""
 
 
-def run_dir(cfg: RunConfig, runtime: Runtime) -> Path:
-    return Path(runtime.results) / cfg.setting / cfg.run_id
+def run_folder(cfg: RunConfig | Resolved, runtime: Runtime) -> RunFolder:
+    """The folder of a run (``cfg`` is resolved first, so the id carries the method's current version)."""
+    r = cfg if isinstance(cfg, Resolved) else resolve(cfg)
+    return RunFolder.of(runtime.results, r.cfg.setting, r.run_id)
 
 
-def is_finished(cfg: RunConfig, runtime: Runtime) -> bool:
-    return (run_dir(cfg, runtime) / "metrics.json").exists()
+def run_dir(cfg: RunConfig | Resolved, runtime: Runtime) -> Path:
+    return run_folder(cfg, runtime).path
+
+
+def is_finished(cfg: RunConfig | Resolved, runtime: Runtime) -> bool:
+    return run_folder(cfg, runtime).finished
 
 
 @functools.lru_cache(maxsize=4)
@@ -61,10 +65,7 @@ def model_for(cfg: RunConfig, info) -> torch.nn.Module:
 
 def check_writable(path: Path) -> None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        # a probe of its own (unique name): two sweeps checking the same folder at once must not unlink each other's
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
+        RunFolder(path).check_writable()
     except OSError as e:
         raise RunError(f"results folder {path} is not writable ({e}); pass --results DIR") from None
 
@@ -84,108 +85,107 @@ def run(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], No
 def run_or_skip(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[str], None] = print,
                 wait: bool = True, on_checkpoint: Callable[[int], None] | None = None) -> tuple[dict[str, Any], bool]:
     """:func:`run`, also telling whether this call trained (False: the run was already finished)."""
-    folder = run_dir(cfg, runtime)
-    done = folder / "metrics.json"
-    if done.exists():
-        log(f"run {cfg.setting}/{cfg.run_id} ({cfg.method}) is already finished: nothing to do ({folder})")
-        return read_json(done), False
-    check_writable(folder)
-    lock = FileLock(folder / ".lock")
+    r = resolve(cfg)
+    folder = run_folder(r, runtime)
+    if folder.finished:
+        log(f"run {r.cfg.setting}/{r.run_id} ({r.cfg.method}) is already finished: nothing to do ({folder.path})")
+        return folder.read_metrics(), False
+    check_writable(folder.path)
+    lock = folder.lock()
     try:
         lock.acquire(timeout=0)
     except Timeout:
         if not wait:
-            raise RunBusy(f"run {cfg.setting}/{cfg.run_id} is being executed by another process") from None
-        log(f"run {cfg.setting}/{cfg.run_id} is being executed by another process: waiting for it")
+            raise RunBusy(f"run {r.cfg.setting}/{r.run_id} is being executed by another process") from None
+        log(f"run {r.cfg.setting}/{r.run_id} is being executed by another process: waiting for it")
         lock.acquire()
     try:
-        if done.exists():  # finished by another process meanwhile
-            return read_json(done), False
-        return _run_locked(cfg, runtime, folder, log, on_checkpoint), True
+        if folder.finished:  # finished by another process meanwhile
+            return folder.read_metrics(), False
+        return _run_locked(r, runtime, folder, log, on_checkpoint), True
     finally:
         lock.release()
 
 
-def _run_locked(cfg: RunConfig, runtime: Runtime, folder: Path, log: Callable[[str], None],
+def _run_locked(r: Resolved, runtime: Runtime, folder: RunFolder, log: Callable[[str], None],
                 on_checkpoint: Callable[[int], None] | None) -> dict[str, Any]:
-    stored = folder / "config.json"
-    if stored.exists():
-        old = read_json(stored)
+    cfg = r.cfg
+    if folder.file(folder.CONFIG).exists():
+        old = folder.read_config()
         old.pop("run_id", None)
         if RunConfig.from_dict(old) != cfg:
-            raise RunError(f"{stored} holds a different configuration with the same id; move the folder away")
+            raise RunError(f"{folder.file(folder.CONFIG)} holds a different configuration with the same id; move the "
+                           f"folder away")
 
-    method_cls = get_method(cfg.method)
-    reference_cfg = method_cls.reference_config(cfg)
-    reference = _reference(reference_cfg, runtime, log) if reference_cfg is not None else None
+    reference = _reference(r.reference, runtime, log) if r.reference is not None else None
     device = runtime.resolved_device()
     if runtime.num_threads:
         torch.set_num_threads(runtime.num_threads)
     data = dataset_for(cfg, runtime)
 
-    write_json(stored, {**cfg.to_dict(), "run_id": cfg.run_id})
-    if not (folder / "provenance.json").exists():
-        write_json(folder / "provenance.json", provenance(device))
-    resumed = (folder / "checkpoint.pt").exists()
-    log(f"{'resuming' if resumed else 'starting'} run {cfg.setting}/{cfg.run_id} ({cfg.method}"
+    folder.write_config(cfg.to_dict(), r.run_id)
+    if not folder.file(folder.PROVENANCE).exists():
+        folder.write_provenance(provenance(device))
+    log(f"{'resuming' if folder.checkpoints.exists() else 'starting'} run {cfg.setting}/{r.run_id} ({cfg.method}"
         f"{f', goal sparsity {cfg.goal_sparsity:g}' if cfg.goal_sparsity else ''}, seed {cfg.seed}) on {device}")
-    model = model_for(cfg, data.info)
-    method = method_cls(cfg, cfg.hparams())
-    trainer = Trainer(cfg, method, model, data, folder, device, reference=reference, progress=runtime.progress,
-                      on_checkpoint=on_checkpoint, **runtime.speed_options())
+
+    def on_epoch(epoch: int, history: list[dict[str, Any]]) -> None:
+        folder.write_history(history)
+        if on_checkpoint is not None:
+            on_checkpoint(epoch)
+
+    trainer = Trainer(cfg, r.build(), model_for(cfg, data.info), data, folder, device, reference=reference,
+                      progress=runtime.progress, on_epoch=on_epoch, **runtime.speed_options())
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
-        log(f"interrupted: run {cfg.run_id} resumes from its last finished epoch when started again")
+        log(f"interrupted: run {r.run_id} resumes from its last finished epoch when started again")
         raise
     except Exception as e:
-        record_failure(folder, e)
+        folder.record_failure(e)
         raise
-    metrics = _finish(cfg, folder, trainer, result, data, reference)
-    log(f"finished run {cfg.run_id}: top-1 {metrics['top1']:.4f}, sparsity {metrics['sparsity_prunable']:.4f}, "
+    metrics = _finish(r, folder, trainer, result, data, reference)
+    log(f"finished run {r.run_id}: top-1 {metrics['top1']:.4f}, sparsity {metrics['sparsity_prunable']:.4f}, "
         f"speedup {metrics['theoretical_speedup']:.2f}x, {metrics['wall_time_s']:.1f}s")
     return metrics
 
 
 def record_failure(folder: Path, error: BaseException, tb: str | None = None) -> None:
-    """Write ``failed.json`` (error and traceback) into a run folder; a later successful run removes it."""
-    write_json(folder / "failed.json", {
-        "error": f"{type(error).__name__}: {error}",
-        "traceback": tb if tb is not None else "".join(traceback.format_exception(error)),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    """Write ``failed.json`` into a run folder (see :meth:`RunFolder.record_failure`)."""
+    RunFolder(folder).record_failure(error, tb)
 
 
 def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:
     dense_metrics = run(dense_cfg, runtime, log=log)
-    folder = run_dir(dense_cfg, runtime)
-    weights = folder / "final.pt"
-    if not weights.exists():
-        raise RunError(f"the dense run {folder} is finished but its weights (final.pt) are missing — results were "
-                       f"copied without checkpoints. Move that folder away to retrain it, or copy final.pt back.")
-    return Reference(state_dict=load_torch(weights), lrs=read_json(folder / "lr.json"),
-                     epochs=dense_metrics["epochs"], run_id=dense_cfg.run_id)
+    folder = run_folder(dense_cfg, runtime)
+    if not folder.has_final():
+        raise RunError(f"the dense run {folder.path} is finished but its weights ({folder.FINAL}) are missing — results "
+                       f"were copied without checkpoints. Move that folder away to retrain it, or copy them back.")
+    return Reference(state_dict=folder.load_final(), lrs=folder.read_lrs(), epochs=dense_metrics["epochs"],
+                     run_id=folder.run_id)
 
 
-def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, Any], data: DataBundle,
+def _finish(r: Resolved, folder: RunFolder, trainer: Trainer, result: dict[str, Any], data: DataBundle,
             reference: Reference | None) -> dict[str, Any]:
     """Measure the final model the same way for every method and write the run's files (metrics.json last)."""
+    cfg = r.cfg
     s = trainer.state
     model, masks = s.model, s.masks
     info = data.info
-    shape = (info.in_channels, info.image_size, info.image_size)
-    macs = layer_macs(model, shape)
+    macs = layer_macs(model, (info.in_channels, info.image_size, info.image_size))
     density = masks.density()
     sp_prunable, sp_total = sparsity_of(model, masks.names)
     stats = masks.stats()
     for row in stats:
         row["macs"] = macs.get(row["name"], 0)
-    save_torch(folder / "final.pt", {k: v.detach().cpu() for k, v in model.state_dict().items()})
-    save_torch(folder / "mask.pt", {k: v.cpu() for k, v in masks.as_dict().items()})
-    write_json(folder / "mask_stats.json", stats)
-    write_json(folder / "lr.json", [round(x, 10) for x in result["lr_log"]])
+    folder.save_final({k: v.detach().cpu() for k, v in model.state_dict().items()},
+                      {k: v.cpu() for k, v in masks.as_dict().items()})
+    folder.write_mask_stats(stats)
+    folder.write_lrs(result["lr_log"])
+    folder.write_history(result["history"])
     dense_epochs = reference.epochs if reference else 0
     metrics = {
-        "run_id": cfg.run_id,
+        "run_id": r.run_id,
         "top1": result["top1"],
         "val_top1": result["val_top1"],
         "sparsity_prunable": sp_prunable,
@@ -200,12 +200,17 @@ def _finish(cfg: RunConfig, folder: Path, trainer: Trainer, result: dict[str, An
         "wall_time_s": result["train_time_s"],
         "reference_run_id": reference.run_id if reference else None,  # the dense run it started from
         "eval_time_s": result["eval_time_s"],
-        "dense_run_id": cfg.dense_config().run_id,
+        "dense_run_id": _baseline_id(cfg),
         "device": str(s.device),
         "precision": s.precision, "channels_last": s.channels_last, "compile": trainer.compile,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    (folder / "failed.json").unlink(missing_ok=True)
-    write_json(folder / "metrics.json", metrics)
-    trainer.ckpt.clear()  # final.pt holds the last state; epoch checkpoints are only for resuming
+    folder.write_metrics(metrics)
+    folder.checkpoints.clear()  # final.pt holds the last state; epoch checkpoints are only for resuming
     return metrics
+
+
+def _baseline_id(cfg: RunConfig) -> str:
+    from .resolve import baseline_config
+
+    return baseline_config(cfg).run_id

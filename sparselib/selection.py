@@ -15,6 +15,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from .config import BASELINE
+
 #: Half-width of the acceptance band around a goal sparsity (0.25 percentage points).
 BAND = 0.0025
 
@@ -45,12 +47,13 @@ def config_groups(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Dat
 
 
 def select_cells(runs: pd.DataFrame, goals: Iterable[float], *, by: Sequence[str] = ("method",),
-                 band: float = BAND, exclude: Iterable[str] = ("dense",)) -> pd.DataFrame:
+                 band: float = BAND, exclude: Iterable[str] = (BASELINE,),
+                 order: Sequence[str] | None = None) -> pd.DataFrame:
     """The study's cells: one row per (``by`` value, goal) with columns ``by`` + :data:`CELL_COLUMNS`.
 
     ``runs`` is the tidy table of :func:`sparselib.results.collect_runs` (one setting).  Methods in ``exclude`` (the
     dense baseline) are left out.  Ties in validation accuracy go to the smaller ``config_id``, so the choice never
-    looks at the test set.
+    looks at the test set.  Rows follow ``order`` (method names; default: the registry's study order), then goal.
     """
     goals = [float(x) for x in goals]
     by = list(by)
@@ -76,9 +79,11 @@ def select_cells(runs: pd.DataFrame, goals: Iterable[float], *, by: Sequence[str
             rows.append(row)
     out = pd.DataFrame(rows)
     if "method" in by and len(out):  # the study's method order (dense, IMP, IMP+, BIMP, GMP, ...), then goal
-        from .methods.base import STUDY_ORDER
+        if order is None:
+            from .methods import method_names
 
-        rank = {m: i for i, m in enumerate(STUDY_ORDER)}
+            order = method_names()
+        rank = {m: i for i, m in enumerate(order)}
         out = out.assign(_r=out["method"].map(lambda m: rank.get(m, len(rank)))) \
             .sort_values(["_r", *[b for b in by if b != "method"], "goal"], kind="stable").drop(columns="_r")
     for c in CELL_COLUMNS:

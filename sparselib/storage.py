@@ -1,4 +1,5 @@
-"""Run folders: atomic writes, checkpoints that survive corruption, provenance.
+"""Run folders: :class:`RunFolder` (the one owner of a run folder's files), atomic writes, checkpoints that survive
+corruption, provenance.
 
 A run folder ``<results>/<setting>/<run_id>/`` holds:
 
@@ -15,7 +16,12 @@ file                   what                                                     
 ``mask.pt``            the final keep-masks                                        no
 ``final.pt``           the final (pruned) weights, a plain state_dict               no
 ``checkpoint.pt``      the last completed epoch (``checkpoint.prev.pt``: the one before)  no
+``run.ipynb``          the executed notebook of a run made through papermill       no
+``.lock``              held (``flock``) by the process executing the run           no
 =====================  ==========================================================  ===========
+
+Nothing outside this module spells a file name of a run folder: runner, trainer, sweep, results, figures and the
+book read and write through :class:`RunFolder`.  Torch is imported only where tensors are read or written.
 """
 from __future__ import annotations
 
@@ -28,11 +34,13 @@ import socket
 import subprocess
 import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -56,7 +64,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def _jsonable(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
+    if hasattr(x, "tolist"):  # tensors, numpy arrays and scalars
         return x.tolist()
     if isinstance(x, (set, tuple)):
         return list(x)
@@ -78,7 +86,26 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_bytes(path, buf.getvalue().encode())
 
 
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV written by :func:`write_csv`, numbers parsed (empty cells: None)."""
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> Any:
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text)
+
+
 def save_torch(path: Path, obj: Any) -> None:
+    import torch
+
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
@@ -86,6 +113,8 @@ def save_torch(path: Path, obj: Any) -> None:
 
 def load_torch(path: Path, map_location: Any = "cpu") -> Any:
     """Load a tensor file written by :func:`save_torch`; only tensors and plain containers are accepted."""
+    import torch
+
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
@@ -95,6 +124,9 @@ class CheckpointStore:
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / "checkpoint.pt"
         self.prev = Path(run_dir) / "checkpoint.prev.pt"
+
+    def exists(self) -> bool:
+        return self.path.exists() or self.prev.exists()
 
     def save(self, state: dict[str, Any]) -> None:
         if self.path.exists():
@@ -121,8 +153,10 @@ class CheckpointStore:
             p.unlink(missing_ok=True)
 
 
-def provenance(device: torch.device) -> dict[str, Any]:
+def provenance(device: "torch.device") -> dict[str, Any]:
     """Where and with what a run was made."""
+    import torch
+
     repo = Path(__file__).resolve().parents[1]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
@@ -147,3 +181,141 @@ def provenance(device: torch.device) -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda
     return info
+
+
+class RunFolder:
+    """One run folder: every file in it, their formats, and the run's state.
+
+    ``state`` is one of :data:`STATES`: *finished* (``metrics.json`` exists — written last), *failed* (the last
+    attempt left ``failed.json``), *partial* (a checkpoint exists: an interrupted run that resumes) or *missing*.
+    """
+
+    CONFIG, PROVENANCE, HISTORY, LRS = "config.json", "provenance.json", "history.csv", "lr.json"
+    MASK_STATS, METRICS, FAILURE = "mask_stats.json", "metrics.json", "failed.json"
+    FINAL, MASK, NOTEBOOK, LOCK = "final.pt", "mask.pt", "run.ipynb", ".lock"
+    #: the small text files a finished run keeps in git (tensors and the lock are ignored)
+    RECORD = (CONFIG, PROVENANCE, HISTORY, LRS, MASK_STATS, METRICS)
+    STATES = ("missing", "partial", "finished", "failed")
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.checkpoints = CheckpointStore(self.path)
+
+    @classmethod
+    def of(cls, results: str | os.PathLike, setting: str, run_id: str) -> "RunFolder":
+        return cls(Path(results) / setting / run_id)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.file(self.METRICS).exists()
+
+    @property
+    def state(self) -> str:
+        if self.finished:
+            return "finished"
+        if self.file(self.FAILURE).exists():
+            return "failed"
+        if self.checkpoints.exists():
+            return "partial"
+        return "missing"
+
+    def missing_record(self) -> list[str]:
+        """The files of :data:`RECORD` that a finished run should have and this folder lacks."""
+        return [name for name in self.RECORD if not self.file(name).is_file()]
+
+    def check_writable(self) -> None:
+        """OSError unless this folder can be created and written to (a probe file of its own, uniquely named:
+        two sweeps checking the same folder at once must not unlink each other's probe)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-"):
+            pass
+
+    def lock(self):
+        """The run's lock (an OS-level ``flock`` on ``.lock``, released when its holder dies)."""
+        from filelock import FileLock
+
+        return FileLock(self.file(self.LOCK))
+
+    # -- the record -----------------------------------------------------------------------------------------------
+    def read_config(self) -> dict[str, Any]:
+        return read_json(self.file(self.CONFIG))
+
+    def write_config(self, config: dict[str, Any], run_id: str) -> None:
+        write_json(self.file(self.CONFIG), {**config, "run_id": run_id})
+
+    def read_provenance(self) -> dict[str, Any]:
+        return read_json(self.file(self.PROVENANCE))
+
+    def write_provenance(self, info: dict[str, Any]) -> None:
+        write_json(self.file(self.PROVENANCE), info)
+
+    def read_history(self) -> list[dict[str, Any]]:
+        return read_csv(self.file(self.HISTORY)) if self.file(self.HISTORY).exists() else []
+
+    def history_frame(self):
+        """The history as a pandas DataFrame (one row per epoch)."""
+        import pandas as pd
+
+        return pd.read_csv(self.file(self.HISTORY))
+
+    def write_history(self, rows: list[dict[str, Any]]) -> None:
+        write_csv(self.file(self.HISTORY), rows)
+
+    def read_lrs(self) -> list[float]:
+        return read_json(self.file(self.LRS))
+
+    def write_lrs(self, lrs: list[float]) -> None:
+        write_json(self.file(self.LRS), [round(x, 10) for x in lrs])
+
+    def read_mask_stats(self) -> list[dict[str, Any]]:
+        return read_json(self.file(self.MASK_STATS))
+
+    def write_mask_stats(self, stats: list[dict[str, Any]]) -> None:
+        write_json(self.file(self.MASK_STATS), stats)
+
+    def read_metrics(self) -> dict[str, Any]:
+        return read_json(self.file(self.METRICS))
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Mark the run finished: the failure record goes, ``metrics.json`` comes last."""
+        self.file(self.FAILURE).unlink(missing_ok=True)
+        write_json(self.file(self.METRICS), metrics)
+
+    def read_failure(self) -> dict[str, Any] | None:
+        return read_json(self.file(self.FAILURE)) if self.file(self.FAILURE).exists() else None
+
+    def record_failure(self, error: BaseException, tb: str | None = None) -> None:
+        """Write ``failed.json`` (error and traceback); a later successful run removes it."""
+        write_json(self.file(self.FAILURE), {
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": tb if tb is not None else "".join(traceback.format_exception(error)),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+    # -- tensors --------------------------------------------------------------------------------------------------
+    def save_final(self, state_dict: dict[str, Any], masks: dict[str, Any]) -> None:
+        save_torch(self.file(self.FINAL), state_dict)
+        save_torch(self.file(self.MASK), masks)
+
+    def has_final(self) -> bool:
+        return self.file(self.FINAL).exists()
+
+    def load_final(self) -> dict[str, Any]:
+        return load_torch(self.file(self.FINAL))
+
+    def load_mask(self) -> dict[str, Any]:
+        return load_torch(self.file(self.MASK))
+
+    @property
+    def notebook(self) -> Path:
+        return self.file(self.NOTEBOOK)

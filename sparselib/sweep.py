@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .config import RunConfig, Runtime
-from .methods import get_method
-from .runner import RunBusy, check_writable, is_finished, record_failure, run_dir, run_or_skip
-from .storage import read_json
+from .resolve import resolve
+from .runner import RunBusy, check_writable, run_folder, run_or_skip
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
 
@@ -62,35 +61,28 @@ class Plan:
 
 
 def run_status(cfg: RunConfig, runtime: Runtime) -> str:
-    if is_finished(cfg, runtime):
-        return "finished"
-    folder = run_dir(cfg, runtime)
-    if (folder / "failed.json").exists():
-        return "failed"
-    if (folder / "checkpoint.pt").exists() or (folder / "checkpoint.prev.pt").exists():
-        return "partial"
-    return "missing"
+    """finished | failed | partial | missing (see :attr:`sparselib.storage.RunFolder.state`)."""
+    return run_folder(cfg, runtime).state
 
 
 def plan(configs: Iterable[RunConfig], runtime: Runtime) -> Plan:
-    """The runs of ``configs`` (duplicates dropped) plus the dense runs they start from, each such dense run placed
-    before the first run that needs it."""
+    """The runs of ``configs`` (resolved; duplicates dropped) plus the dense runs they start from, each such dense run
+    placed before the first run that needs it."""
     planned: dict[str, PlannedRun] = {}
-    configs = list(configs)
-    study = {c.run_id for c in configs}
+    resolved = [resolve(c) for c in configs]
+    study = {r.run_id for r in resolved}
 
-    def add(cfg: RunConfig) -> None:
-        if cfg.run_id in planned:
+    def add(r) -> None:
+        if r.run_id in planned:
             return
-        cls = get_method(cfg.method)
-        ref = cls.reference_config(cfg)
+        ref = resolve(r.reference) if r.reference is not None else None
         if ref is not None:
             add(ref)
-        planned[cfg.run_id] = PlannedRun(cfg, run_status(cfg, runtime), ref.run_id if ref is not None else None,
-                                         cls(cfg, cfg.hparams()).total_epochs(), extra=cfg.run_id not in study)
+        planned[r.run_id] = PlannedRun(r.cfg, run_status(r, runtime), ref.run_id if ref is not None else None,
+                                       r.build().total_epochs(), extra=r.run_id not in study)
 
-    for c in configs:
-        add(c)
+    for r in resolved:
+        add(r)
     return Plan(list(planned.values()))
 
 
@@ -106,7 +98,7 @@ def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
     for r in p.runs:
         if r.status != "finished":
             continue
-        m = read_json(run_dir(r.cfg, runtime) / "metrics.json")
+        m = run_folder(r.cfg, runtime).read_metrics()
         if m.get("epochs"):
             per_method.setdefault(r.cfg.method, []).append((m["wall_time_s"] + m.get("eval_time_s", 0.0)) / m["epochs"])
     todo = p.todo
@@ -200,9 +192,9 @@ def execute(cfg_dict: dict[str, Any], runtime: Runtime, via_notebook: bool = Fal
         return {**outcome, "status": "busy", "error": str(e)}
     except Exception as e:  # noqa: BLE001 - a failing run is recorded and reported, the sweep goes on
         tb = traceback.format_exc()
-        folder = run_dir(cfg, runtime)
-        if folder.is_dir():
-            record_failure(folder, e, tb)
+        folder = run_folder(cfg, runtime)
+        if folder.path.is_dir():
+            folder.record_failure(e, tb)
         return {**outcome, "status": "failed", "error": f"{type(e).__name__}: {e}", "traceback": tb,
                 "seconds": time.time() - start}
     # "finished": another sweep finished it after this one planned it (nothing was trained here)
@@ -215,11 +207,11 @@ def _run_notebook(cfg: RunConfig, runtime: Runtime) -> tuple[dict[str, Any], boo
     human-readable record (``run.ipynb`` in its folder, also when the run fails)."""
     import papermill as pm
 
-    folder = run_dir(cfg, runtime)
-    if (folder / "metrics.json").exists():
-        return read_json(folder / "metrics.json"), False
-    check_writable(folder)
-    partial = folder / f".run-{os.getpid()}.partial.ipynb"
+    folder = run_folder(cfg, runtime)
+    if folder.finished:
+        return folder.read_metrics(), False
+    check_writable(folder.path)
+    partial = folder.path / f".run-{os.getpid()}.partial.ipynb"
     params = {"config": cfg.to_dict(), "results": str(Path(runtime.results).resolve()), "device": runtime.device,
               "data_root": runtime.data_root, "download": runtime.download, "num_threads": runtime.num_threads,
               **runtime.speed_options()}
@@ -229,11 +221,11 @@ def _run_notebook(cfg: RunConfig, runtime: Runtime) -> tuple[dict[str, Any], boo
     except pm.PapermillExecutionError as e:
         if e.ename == "RunBusy":
             raise RunBusy(e.evalue) from None
-        raise RuntimeError(f"the notebook failed: {e.ename}: {e.evalue} (see {folder / 'run.ipynb'})") from None
+        raise RuntimeError(f"the notebook failed: {e.ename}: {e.evalue} (see {folder.notebook})") from None
     finally:
         if partial.exists():
-            os.replace(partial, folder / "run.ipynb")
-    return read_json(folder / "metrics.json"), True
+            os.replace(partial, folder.notebook)
+    return folder.read_metrics(), True
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -416,9 +408,9 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
                 out = fut.result()
             except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: the run's worker died too often
                 r = planned[by_future[fut.key]]
-                folder = run_dir(r.cfg, runtime)
-                folder.mkdir(parents=True, exist_ok=True)
-                record_failure(folder, e)
+                folder = run_folder(r.cfg, runtime)
+                folder.path.mkdir(parents=True, exist_ok=True)
+                folder.record_failure(e)
                 out = {"run_id": r.cfg.run_id, "method": r.cfg.method, "setting": r.cfg.setting, "status": "failed",
                        "error": f"{type(e).__name__}: {e}"}
             report.outcomes.append(out)

@@ -7,7 +7,6 @@ validation (and test where the method asks for it) → ``on_epoch_end`` → an a
 """
 from __future__ import annotations
 
-
 import contextlib
 import dataclasses
 import time
@@ -25,7 +24,7 @@ from .data import DataBundle, TensorLoader
 from .masks import Masks
 from .methods import Method
 from .schedules import dense_schedule
-from .storage import CheckpointStore, write_csv
+from .storage import RunFolder
 
 NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16}  # precision -> autocast dtype of forward and loss; weights stay fp32
@@ -125,16 +124,20 @@ class Trainer:
     inputs, and ``torch.compile`` of the training forward pass with the given backend ("inductor" is torch's default).
     """
 
-    def __init__(self, cfg: RunConfig, method: Method, model: nn.Module, data: DataBundle, run_dir: Path,
-                 device: torch.device, *, reference: Reference | None = None, progress: bool = True,
-                 on_checkpoint: Callable[[int], None] | None = None, precision: str = "fp32",
-                 channels_last: bool = False, compile: str | None = None):
+    def __init__(self, cfg: RunConfig, method: Method, model: nn.Module, data: DataBundle,
+                 folder: RunFolder | Path | str, device: torch.device, *, reference: Reference | None = None,
+                 progress: bool = True, on_epoch: Callable[[int, list[dict[str, Any]]], None] | None = None,
+                 precision: str = "fp32", channels_last: bool = False, compile: str | None = None):
+        """``folder``: the run folder whose checkpoints this trainer writes and resumes from.  ``on_epoch(epoch,
+        history)`` is called after each epoch's checkpoint with the history so far (the trainer writes no other
+        file; the runner records the history)."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}: choose one of {', '.join(PRECISIONS)}")
-        self.cfg, self.method, self.run_dir, self.progress = cfg, method, Path(run_dir), progress
-        self.on_checkpoint = on_checkpoint
+        self.cfg, self.method, self.progress = cfg, method, progress
+        self.folder = folder if isinstance(folder, RunFolder) else RunFolder(folder)
+        self.on_epoch = on_epoch
         self.compile = compile
-        self.ckpt = CheckpointStore(self.run_dir)
+        self.ckpt = self.folder.checkpoints
         model = model.to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -170,7 +173,8 @@ class Trainer:
             "lr_log": torch.tensor(s.lr_log, dtype=torch.float64), "history": self.history,
             "train_time": self.train_time, "eval_time": s.eval_seconds,
         })
-        write_csv(self.run_dir / "history.csv", self.history)
+        if self.on_epoch is not None:  # the history, handed back with every checkpoint
+            self.on_epoch(s.epoch, self.history)
 
     def _resume(self) -> None:
         ck = self.ckpt.load()
@@ -209,14 +213,12 @@ class Trainer:
         total = method.total_epochs()
         self.start()
         bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
-                   desc=f"{self.cfg.method} {self.run_dir.name}", unit="it", leave=False)
+                   desc=f"{self.cfg.method} {self.folder.run_id}", unit="it", leave=False)
         try:
             while s.epoch < total:
                 self._train_epoch(bar)
                 s.epoch += 1
                 self._checkpoint()
-                if self.on_checkpoint is not None:
-                    self.on_checkpoint(s.epoch)
         finally:
             bar.close()
         method.on_train_end(s)

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from sparselib.masks import Masks, global_magnitude_masks, prune_global, sparsity_of
+from sparselib.allocation import magnitude_masks
+from sparselib.masks import Masks, prune_magnitude, sparsity_of
 from sparselib.storage import load_torch, save_torch
 
 
@@ -27,7 +28,7 @@ def test_exact_pruned_count_and_threshold_order(sparsity):
     torch.manual_seed(1)
     weights = [torch.randn(7, 5), torch.randn(300), torch.randn(3, 3, 3, 3)]
     n = sum(w.numel() for w in weights)
-    masks = global_magnitude_masks(weights, sparsity)
+    masks = magnitude_masks(weights, sparsity)
     pruned = sum(int((~m).sum()) for m in masks)
     assert pruned == round(sparsity * n)
     mags = torch.cat([w.abs().flatten() for w in weights])
@@ -38,14 +39,14 @@ def test_exact_pruned_count_and_threshold_order(sparsity):
 
 def test_exact_count_with_ties():
     weights = [torch.ones(10), torch.full((10,), 2.0)]
-    masks = global_magnitude_masks(weights, 0.25)  # 5 of the ten 1.0-weights must go, no more
+    masks = magnitude_masks(weights, 0.25)  # 5 of the ten 1.0-weights must go, no more
     assert int((~masks[0]).sum()) == 5 and bool(masks[1].all())
 
 
 def test_matches_pytorch_global_unstructured():
     net_a, net_b = small_net(3), small_net(3)
     ours = Masks(net_a)
-    prune_global(ours, 0.8)
+    prune_magnitude(ours, 0.8)
     params = [(net_b[0], "weight"), (net_b[3], "weight"), (net_b[7], "weight")]
     prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=0.8)
     for (module, _), mine in zip(params, ours.masks):
@@ -60,7 +61,7 @@ def test_masks_only_shrink_across_cycles():
         with torch.no_grad():  # training in between moves weights: kept ones may become small
             for p in masks.params:
                 p.add_(torch.randn_like(p) * 0.5)
-        prune_global(masks, target)
+        prune_magnitude(masks, target)
         for old, new in zip(previous, masks.masks):
             assert not bool((new & ~old).any())
         kept = sum(int(m.sum()) for m in masks.masks)
@@ -98,38 +99,38 @@ def _layers(seed, sizes, ties=False):
 def test_threshold_search_matches_kthvalue(monkeypatch, sample, max_cands, ties, sparsity):
     """Every path of the layer-by-layer search (sample bracket, candidates, bisection fallback) gives exactly the
     masks of the single-kthvalue version, with and without earlier masks and ties."""
-    import sparselib.masks as M
+    import sparselib.topk as M
 
     monkeypatch.setattr(M, "_SAMPLE", sample)
     monkeypatch.setattr(M, "_MAX_CANDIDATES", max_cands)
     weights = _layers(int(sparsity * 1000), [1000, 37, 5000, 1], ties)
     for current in (None, reference_masks(weights, sparsity / 2)):
-        got = global_magnitude_masks(weights, sparsity, current)
+        got = magnitude_masks(weights, sparsity, current=current)
         want = reference_masks(weights, sparsity, current)
         assert all(torch.equal(g.flatten(), w) for g, w in zip(got, want))
 
 
 def test_threshold_search_with_biased_sample(monkeypatch):
     """A layout the strided sample misreads (every sampled entry large) still gives the exact masks."""
-    import sparselib.masks as M
+    import sparselib.topk as M
 
     monkeypatch.setattr(M, "_SAMPLE", 100)
     w = torch.rand(10_000) * 0.01
     w[::100] = 10.0 + torch.rand(100)  # exactly the entries the stride-100 sample sees
     for sparsity in (0.5, 0.995):
-        got = global_magnitude_masks([w.view(100, 100)], sparsity)[0]
+        got = magnitude_masks([w.view(100, 100)], sparsity)[0]
         assert torch.equal(got.flatten(), reference_masks([w], sparsity)[0])
 
 
 def test_channels_last_weights_are_ranked_in_logical_order():
     w = torch.randn(8, 4, 3, 3)
-    got = global_magnitude_masks([w.to(memory_format=torch.channels_last)], 0.6)[0]
-    assert torch.equal(got, global_magnitude_masks([w], 0.6)[0])
+    got = magnitude_masks([w.to(memory_format=torch.channels_last)], 0.6)[0]
+    assert torch.equal(got, magnitude_masks([w], 0.6)[0])
 
 
 def test_rejects_sparsity_outside_unit_interval():
     with pytest.raises(ValueError, match="sparsity"):
-        global_magnitude_masks([torch.randn(4)], 1.0)
+        magnitude_masks([torch.randn(4)], 1.0)
 
 
 def _train_steps(net, masks, opt, steps, x, y):
@@ -148,7 +149,7 @@ def test_zeros_survive_sgd_momentum_weight_decay_and_checkpoint(tmp_path):
     torch.manual_seed(0)
     x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 5, (16,))
     _train_steps(net, masks, opt, 5, x, y)  # momentum buffers exist before pruning
-    prune_global(masks, 0.9, opt)
+    prune_magnitude(masks, 0.9, opt)
     _train_steps(net, masks, opt, 50, x, y)
     for p, m in zip(masks.params, masks.masks):
         assert bool((p[~m] == 0).all())
@@ -174,7 +175,7 @@ def test_grad_masking_alone_keeps_zeros():
     net = small_net()
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     masks = Masks(net)
-    prune_global(masks, 0.7, opt)
+    prune_magnitude(masks, 0.7, opt)
     x, y = torch.randn(8, 3, 8, 8), torch.randint(0, 5, (8,))
     for _ in range(20):
         opt.zero_grad()
@@ -188,7 +189,7 @@ def test_grad_masking_alone_keeps_zeros():
 def test_pruned_state_dict_round_trips_through_torch_prune():
     net = small_net()
     masks = Masks(net)
-    prune_global(masks, 0.75)
+    prune_magnitude(masks, 0.75)
     state = copy.deepcopy(net.state_dict())
     other = small_net(9)
     other.load_state_dict(state)

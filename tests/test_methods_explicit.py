@@ -6,8 +6,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparselib.config import ConfigError, RunConfig, Runtime
+from sparselib.resolve import resolve
 from sparselib.data import DATASETS
-from sparselib.masks import Masks, global_magnitude_masks
+from sparselib.allocation import magnitude_masks
+from sparselib.masks import Masks
 from sparselib.methods import get_method
 from sparselib.presets import get_preset
 from sparselib.runner import model_for, run, run_dir
@@ -42,7 +44,7 @@ def tiny_state(method, goal, method_args=None, model=None, weight_decay=1e-3):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)
     state = TrainState(cfg, model, opt, Masks(model), torch.device("cpu"), 10, [0.1] * 40, {})
-    m = get_method(method)(cfg, cfg.hparams())
+    m = resolve(cfg).build()
     m.on_train_start(state)
     return m, state
 
@@ -177,7 +179,7 @@ def test_dpf_masks_forward_feeds_back_all_gradients_and_recomputes_every_16_step
         if t < 16:
             assert all(torch.equal(b, i) for b, i in zip(m.buffers, initial)), t
         elif t in (16, 32):
-            expected = global_magnitude_masks(list(params), 0.5)  # from the dense weights, not only shrinking
+            expected = magnitude_masks(list(params), 0.5)  # from the dense weights, not only shrinking
             assert all(torch.equal(b, e) for b, e in zip(m.buffers, expected)), t
             assert int((~flat(m.buffers)).sum()) == round(0.5 * sum(p.numel() for p in params))
             if t == 16:

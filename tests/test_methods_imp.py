@@ -4,7 +4,8 @@ import json
 import pytest
 import torch
 
-from sparselib.config import ConfigError, RunConfig, Runtime
+from sparselib.config import ConfigError, RunConfig, Runtime, dense_config
+from sparselib.resolve import resolve
 from sparselib.methods.imp import restricted_dense_config
 from sparselib.presets import get_preset
 from sparselib.runner import run, run_dir
@@ -24,10 +25,9 @@ def test_restricted_dense_run_fits_the_budget_with_scaled_milestones():
                       method_args={"n_phases": 1, "epochs_per_phase": 40})
     dense = restricted_dense_config(paper, 40)
     assert dense.epochs == 160 and dense.lr_milestones == (80, 120) and dense.method == "dense"
-    assert get_preset("smoke").config("imp", 0.9).dense_config().epochs == SMOKE.base.epochs
-    from sparselib.methods import get_method
-    assert get_method("imp").reference_config(paper) == dense
-    assert get_method("imp_plus").reference_config(paper) == paper.dense_config()
+    assert dense_config(get_preset("smoke").config("imp", 0.9)).epochs == SMOKE.base.epochs
+    assert resolve(paper).reference == dense
+    assert resolve(paper.replace(method="imp_plus")).reference == dense_config(paper)
 
 
 @pytest.mark.parametrize("method, args, field", [
@@ -63,7 +63,7 @@ def test_imp_and_imp_plus_budgets_and_relative_time(tmp_path):
 def test_bimp_stays_in_budget_and_prunes_on_its_cycles(tmp_path):
     cfg = SMOKE.config("bimp", 0.9)
     metrics = run(cfg, rt(tmp_path))
-    hp = cfg.hparams()
+    hp = resolve(cfg).hparams
     assert metrics["epochs_total"] == cfg.epochs  # no dense pre-training outside the budget
     weights = load_torch(run_dir(cfg, rt(tmp_path)) / "final.pt")
     mask = load_torch(run_dir(cfg, rt(tmp_path)) / "mask.pt")
@@ -94,7 +94,7 @@ def test_bimp_stays_in_budget_and_prunes_on_its_cycles(tmp_path):
 def test_resume_mid_run_gives_the_same_result(tmp_path, monkeypatch, method):
     cfg = SMOKE.config(method, 0.9)
     reference = run(cfg, rt(tmp_path / "a"))
-    ref_cfg = cfg.dense_config()
+    ref_cfg = dense_config(cfg)
     if method == "imp_plus":
         run(ref_cfg, rt(tmp_path / "b"))
     with monkeypatch.context() as m:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparselib.config import ConfigError, RunConfig, Runtime
+from sparselib.resolve import resolve
 from sparselib.masks import Masks
 from sparselib.methods import METHODS, get_method
 from sparselib.methods.cs import CSHparams
@@ -38,7 +39,7 @@ def tiny_state(method: str, goal: float = 0.0, seed: int = 0, **method_args):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=cfg.weight_decay)
     state = SimpleNamespace(cfg=cfg, model=model, optimizer=optimizer, masks=Masks(model), iters_per_epoch=5,
                             step=0, epoch=0)
-    method_obj = get_method(method)(cfg, cfg.hparams())
+    method_obj = resolve(cfg).build()
     return state, method_obj
 
 

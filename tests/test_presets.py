@@ -2,6 +2,7 @@
 import pytest
 
 from sparselib.methods import METHODS, get_method
+from sparselib.resolve import resolve
 from sparselib.presets import PRESETS, get_preset
 
 
@@ -39,7 +40,7 @@ def test_paper_grids_tune_weight_decay_and_restricted_imp_fits_the_budget():
     assert {c.weight_decay for c in configs if c.method == "gmp"} == {1e-4, 5e-4}
     for c in configs:
         if c.method == "imp":
-            dense = get_method("imp").reference_config(c)
+            dense = resolve(c).reference
             assert dense.epochs + c.method_args["n_phases"] * c.method_args["epochs_per_phase"] == 200
     schedules = {c.method_args["schedule"] for c in configs if c.method == "imp"}
     assert schedules == {"ft", "lrw", "slr", "clr", "llr", "allr"}

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from sparselib.config import Runtime
+from sparselib.config import Runtime, dense_config
+from sparselib.resolve import resolve
 from sparselib.presets import get_preset
 from sparselib.results import COLUMNS, collect_runs
 from sparselib.runner import run, run_dir
@@ -39,10 +40,10 @@ def test_imp_run_writes_its_folder_and_reuses_the_dense_run(tmp_path):
     # retraining in the dense budget) ran first, in its own folder
     from sparselib.methods import get_method
 
-    dense = get_method("imp").reference_config(cfg)
+    dense = resolve(cfg).reference
     assert dense.method == "dense" and dense.seed == cfg.seed and dense.epochs == cfg.epochs - 2
     assert (run_dir(dense, rt(tmp_path)) / "metrics.json").exists()
-    assert metrics["dense_run_id"] == cfg.dense_config().run_id  # relative time is against full dense training
+    assert metrics["dense_run_id"] == dense_config(cfg).run_id  # relative time is against full dense training
     # exact sparsity: round(0.9 * prunable) zeros among the prunable weights
     weights = final_weights(cfg, rt(tmp_path))
     mask = load_torch(folder / "mask.pt")
@@ -108,7 +109,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, metho
 def test_interrupted_imp_resumes_mid_phase(tmp_path, monkeypatch):
     cfg = SMOKE.config("imp", 0.9, method_args={"n_phases": 1, "epochs_per_phase": 3, "schedule": "clr"})
     reference = run(cfg, rt(tmp_path / "a"))
-    run(cfg.dense_config(), rt(tmp_path / "b"))
+    run(dense_config(cfg), rt(tmp_path / "b"))
     with monkeypatch.context() as m:
         interrupt_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
@@ -172,7 +173,7 @@ def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monke
 
     import sparselib.train as train_module
 
-    run(SMOKE.config("imp_plus", 0.9).dense_config(), rt(tmp_path))
+    run(dense_config(SMOKE.config("imp_plus", 0.9)), rt(tmp_path))
     clock = {"t": 0.0}
     real_evaluate = train_module.evaluate
 

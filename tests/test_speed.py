@@ -11,9 +11,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from sparselib.config import ConfigError, Runtime
+from sparselib.resolve import resolve
 from sparselib.data import dataset_info
-from sparselib.masks import prune_global
-from sparselib.methods import get_method
+from sparselib.masks import prune_magnitude
+from sparselib.methods import get_method, ordered_methods
 from sparselib.presets import get_preset
 from sparselib.runner import dataset_for, model_for, run, run_dir
 from sparselib.storage import load_torch
@@ -98,10 +99,10 @@ def _steps(method, sparsity, device, tmp_path):
     data = dataset_for(cfg, Runtime())
     model = model_for(cfg, data.info)
     reference = None
-    ref_cfg = get_method(method).reference_config(cfg)
+    ref_cfg = resolve(cfg).reference
     if ref_cfg is not None:  # IMP starts from a dense run: the initial weights stand in for it
         reference = Reference.from_weights(model.state_dict(), ref_cfg, len(data.train.y) // cfg.batch_size)
-    trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model, data, tmp_path, torch.device(device),
+    trainer = Trainer(cfg, resolve(cfg).build(), model, data, tmp_path, torch.device(device),
                       progress=False, reference=reference)
     s, m = trainer.state, trainer.method
     trainer.start()
@@ -122,14 +123,8 @@ def _steps(method, sparsity, device, tmp_path):
     return steps
 
 
-ALL_METHODS = [("dense", 0.0), ("imp", 0.9), ("imp_plus", 0.9), ("bimp", 0.9), ("gmp", 0.9), ("dpf", 0.9),
-               ("gsm", 0.9), ("lc", 0.9), ("dnw", 0.9), ("cs", 0.0), ("str", 0.0), ("dst", 0.0)]
-
-
-def test_every_method_is_checked_for_syncs():
-    from sparselib.methods.base import STUDY_ORDER
-
-    assert [m for m, _ in ALL_METHODS] == list(STUDY_ORDER)
+# every registered method, at the goal sparsity of its smoke runs (0 for the dense baseline and implicit methods)
+ALL_METHODS = [(c.name, c.smoke_sparsity if c.explicit else 0.0) for c in ordered_methods()]
 
 
 @pytest.mark.parametrize("method,sparsity", ALL_METHODS)
@@ -162,10 +157,10 @@ def test_the_loop_syncs_only_every_nan_check(tmp_path, monkeypatch):
     for batch in (16, 8):  # 32 and 64 iterations per epoch
         cfg = SMOKE.config("gmp", 0.9).replace(batch_size=batch, epochs=2, lr_milestones=())
         data = dataset_for(cfg, Runtime())
-        trainer = Trainer(cfg, get_method("gmp")(cfg, cfg.hparams()), model_for(cfg, data.info), data,
+        trainer = Trainer(cfg, resolve(cfg).build(), model_for(cfg, data.info), data,
                           tmp_path / str(batch), torch.device("cpu"), progress=False)
         trainer.start()
-        prune_global(trainer.state.masks, 0.5)  # masks active from the first step
+        prune_magnitude(trainer.state.masks, 0.5)  # masks active from the first step
         calls = _count_host_syncs(monkeypatch)
         trainer._train_epoch(bar=_NoBar())
         counts[trainer.state.iters_per_epoch] = len(calls)
@@ -224,11 +219,11 @@ def test_a_training_step_does_what_a_plain_pytorch_step_does(tmp_path, method, e
     masked method adds only its two in-place mask multiplications."""
     cfg = SMOKE.config(method, 0.9 if method != "dense" else 0.0)
     data = dataset_for(cfg, Runtime())
-    trainer = Trainer(cfg, get_method(method)(cfg, cfg.hparams()), model_for(cfg, data.info), data, tmp_path,
+    trainer = Trainer(cfg, resolve(cfg).build(), model_for(cfg, data.info), data, tmp_path,
                       torch.device("cpu"), progress=False)
     trainer.start()
     if method != "dense":
-        prune_global(trainer.state.masks, 0.5, trainer.state.optimizer)
+        prune_magnitude(trainer.state.masks, 0.5, trainer.state.optimizer)
     model = model_for(cfg, data.info)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)

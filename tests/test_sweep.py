@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sparselib.config import Runtime
+from sparselib.config import Runtime, dense_config
+from sparselib.resolve import resolve
 from sparselib.presets import get_preset
 from sparselib.runner import RunBusy, run, run_dir
 from sparselib.storage import load_torch
@@ -115,7 +116,7 @@ def test_runs_needing_a_failed_dense_run_are_skipped_not_run(tmp_path):
 
 def test_a_dense_run_busy_in_another_sweep_is_waited_for_not_skipped(tmp_path):
     imp_plus = SMOKE.config("imp_plus", 0.9)
-    busy = {"run_id": imp_plus.dense_config().run_id, "status": "busy"}
+    busy = {"run_id": dense_config(imp_plus).run_id, "status": "busy"}
     out = execute(imp_plus.to_dict(), rt(tmp_path), False, None, busy)
     assert out["status"] == "done"  # the runner waited for (here: ran) the dense run itself
     failed = {"run_id": busy["run_id"], "status": "failed"}

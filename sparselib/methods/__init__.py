@@ -1,11 +1,8 @@
-"""Registered methods.  Every module of this package is imported here, which registers its method(s)."""
-import importlib
-import pkgutil
+"""The methods: one module each, registered by name (see :mod:`.registry`).  Importing this package loads them."""
+from .base import Method, NoHparams, build_hparams
+from .registry import METHODS, baseline, get_method, load, method_names, ordered_methods, register
 
-from .base import METHODS, STUDY_ORDER, Method, NoHparams, build_hparams, get_method, ordered_methods, register
+load()
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-__all__ = ["METHODS", "STUDY_ORDER", "Method", "NoHparams", "build_hparams", "get_method", "ordered_methods", "register"]
+__all__ = ["METHODS", "Method", "NoHparams", "baseline", "build_hparams", "get_method", "load", "method_names",
+           "ordered_methods", "register"]

@@ -1,46 +1,25 @@
 """The method interface: one training loop, many methods.
 
-A method is a small class with hooks that the loop in :mod:`sparselib.train` calls, plus a frozen dataclass of its
-hyper-parameters (``Hparams``).  Methods are found by name in :data:`METHODS`.  Class attributes describe the method
-for the overview table (SPEC Table 3): how sparsity is controlled, whether it is pruning-stable, whether dense training
-is sparsity-agnostic, and where the method comes from.
+A method is one module of :mod:`sparselib.methods`: a small class with hooks that the loop in :mod:`sparselib.train`
+calls, a frozen dataclass of its hyper-parameters (``Hparams``), and class attributes with everything else the
+project needs to know about it — how tables and figures show it (``label``, ``color``, ``marker``, ``order``), what it
+is (``family``, ``explicit`` and the other Table 3 facts), its own ``smoke`` configurations, the hyper-parameters a
+study searches (``search``) and its ``version``.  It is found by name through :mod:`.registry`.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from ..config import dense_config
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import RunConfig
     from ..train import TrainState
-
-METHODS: dict[str, type["Method"]] = {}
-
-#: The order in which the study lists methods (tables, overview); methods not named here follow, alphabetically.
-STUDY_ORDER = ("dense", "imp", "imp_plus", "bimp", "gmp", "dpf", "gsm", "lc", "dnw", "cs", "str", "dst")
-
-
-def ordered_methods() -> list[type["Method"]]:
-    rank = {name: i for i, name in enumerate(STUDY_ORDER)}
-    return sorted(METHODS.values(), key=lambda c: (rank.get(c.name, len(rank)), c.name))
-
-
-def register(cls: type["Method"]) -> type["Method"]:
-    """Class decorator: make a method available by its ``name``."""
-    if cls.name in METHODS:
-        raise ValueError(f"method {cls.name!r} registered twice")
-    METHODS[cls.name] = cls
-    return cls
-
-
-def get_method(name: str) -> type["Method"]:
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}: choose one of {', '.join(sorted(METHODS))}") from None
 
 
 @dataclass(frozen=True)
@@ -59,18 +38,65 @@ def build_hparams(cls: type, args: dict[str, Any], method: str):
     return cls(**args)
 
 
+def check_number(name: str, value: object, low: float = -math.inf, high: float = math.inf, *,
+                 low_open: bool = False, high_open: bool = False, allowed: str | None = None) -> None:
+    """ValueError naming ``name`` unless ``value`` is a real number in the interval (open ends as given)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name}={value!r} is invalid: {allowed or f'must be a finite number in {interval}'}")
+
+
+def check_int(name: str, value: object, minimum: int = 1, unit: str = "") -> None:
+    """ValueError naming ``name`` unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} is invalid: must be an integer >= {minimum}{f' ({unit})' if unit else ''}")
+
+
+def check_hparams(hp: Any, **rules: tuple) -> None:
+    """Validate dataclass fields: ``field=("int", minimum, unit)`` or ``field=("number", low, high, kwargs)``;
+    a field that is None is left alone (it means: the setting's value)."""
+    for name, rule in rules.items():
+        value = getattr(hp, name)
+        if value is None:
+            continue
+        if rule[0] == "int":
+            check_int(name, value, *rule[1:])
+        else:
+            check_number(name, value, *rule[1:3], **(rule[3] if len(rule) > 3 else {}))
+
+
+#: What a method is: the dense baseline, a prune–retrain method (IMP and its relatives) or a method that sparsifies
+#: during training ("pruning-stable" in the paper's words).
+FAMILIES = ("dense", "prune-retrain", "pruning-stable")
+
+
 class Method:
     """Base class.  Every hook is optional; the defaults implement plain dense training."""
 
     name: ClassVar[str] = ""
     Hparams: ClassVar[type] = NoHparams
+    # -- how the method is shown ------------------------------------------------------------------------------------
+    label: ClassVar[str] = ""                  # display name in tables and figures (e.g. "IMP+")
+    color: ClassVar[str] = "#777777"           # one colour per method, the same in every figure
+    marker: ClassVar[str] = "circle"           # plotly marker symbol; doubles the colour, so hue never stands alone
+    order: ClassVar[float] = 1000.0            # position in the study's tables (ascending)
+    # -- what it is (SPEC Table 3) ----------------------------------------------------------------------------------
+    family: ClassVar[str] = "pruning-stable"   # one of FAMILIES
     explicit: ClassVar[bool] = True            # sparsity set by goal_sparsity (else through own hyper-parameters)
     pruning_stable: ClassVar[bool] = True      # no accuracy collapse after the final pruning
     sparsity_agnostic: ClassVar[bool] = False  # dense training does not depend on the goal sparsity
     needs_dense: ClassVar[bool] = False        # starts from the trained dense run of the same setting and seed
-    retrains: ClassVar[bool] = False           # prune–retrain cycles after (or instead of) sparse training
-    search: ClassVar[dict[str, tuple]] = {}    # hyper-parameter values the study searches (Table 3, presets)
     reference: ClassVar[str] = ""
+    # -- how a study runs it ----------------------------------------------------------------------------------------
+    smoke: ClassVar[tuple[dict[str, Any], ...]] = ({},)  # method_args of its runs in the `smoke` study (tests)
+    smoke_sparsity: ClassVar[float] = 0.9      # goal sparsity of its smoke runs (explicit methods)
+    search: ClassVar[dict[str, tuple]] = {}    # hyper-parameters a study tunes, and the values it tries by default
+    #: Behaviour version: bump it whenever a change to the method changes the numbers its runs produce.  Above 1 it
+    #: is part of every run's identity (RunConfig.method_version), so runs made by an older version become stale.
+    version: ClassVar[int] = 1
 
     def __init__(self, cfg: "RunConfig", hparams: Any):
         self.cfg = cfg
@@ -78,13 +104,12 @@ class Method:
 
     @classmethod
     def check_config(cls, cfg: "RunConfig", hparams: Any) -> None:
-        """Raise ValueError if the hyper-parameters do not fit the setting (called when a config is built)."""
-        cls.reference_config(cfg)
+        """Raise ValueError if the hyper-parameters do not fit the setting (called once, when a run is resolved)."""
 
     @classmethod
-    def reference_config(cls, cfg: "RunConfig") -> "RunConfig | None":
+    def reference_config(cls, cfg: "RunConfig", hparams: Any) -> "RunConfig | None":
         """The dense run this method starts from (None: it trains from scratch)."""
-        return cfg.dense_config() if cls.needs_dense else None
+        return dense_config(cfg) if cls.needs_dense else None
 
     # -- plan ------------------------------------------------------------------------------------------------
     def total_epochs(self) -> int:
@@ -138,6 +163,11 @@ class Method:
 
     # -- description --------------------------------------------------------------------------------------------
     @classmethod
+    def retrains(cls) -> bool:
+        """Prune–retrain cycles after (or instead of) sparse training (the IMP family)."""
+        return cls.family == "prune-retrain"
+
+    @classmethod
     def overview(cls) -> dict[str, Any]:
         """One row of the methods overview (SPEC Table 3)."""
         fields = dataclasses.fields(cls.Hparams)
@@ -147,7 +177,9 @@ class Method:
             "pruning-stable": cls.pruning_stable,
             "sparsity-agnostic training": cls.sparsity_agnostic,
             "needs dense run": cls.needs_dense,
-            "retrains": cls.retrains,
+            "family": cls.family,
+            "retrains": cls.retrains(),
+            "version": cls.version,
             "hyper-parameters": ", ".join(f"{f.name}={f.default!r}" for f in fields) or "—",
             "searched": "; ".join(f"{k} in {list(v)}" for k, v in cls.search.items()) or "—",
             "reference": cls.reference,

@@ -2,41 +2,48 @@
 
 IMP inside the epoch budget of ordinary dense training, from scratch: train dense for ``n_train_budget`` epochs with
 the learning rate decaying linearly to 0, then ``(epochs − n_train_budget) // pruning_interval`` prune–retrain
-cycles.  Cycle t prunes (global magnitude) to ``1 − (1 − s)^((t+1)/n_cycles)`` and retrains ``pruning_interval``
-epochs (the last cycle takes any leftover epochs) with a linear schedule that warms up over its first 10 % to the
-initial learning rate and then decays to 0 (LLR); the last cycle starts at ALLR's adaptive value instead.  Total
-epochs = the dense run's.
+cycles.  Cycle t prunes by magnitude (split across layers by ``allocation``, global by default) to
+``1 − (1 − s)^((t+1)/n_cycles)`` and retrains ``pruning_interval`` epochs (the last cycle takes any leftover epochs)
+with a linear schedule that warms up over its first 10 % to the initial learning rate and then decays to 0 (LLR);
+the last cycle starts at ALLR's adaptive value instead.  Total epochs = the dense run's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..allocation import check_allocation
 from ..masks import prune_and_measure
 from ..schedules import RetrainContext, dense_schedule, retrain_schedule
 from ..sparsity import bimp_cycles
-from .base import PruneRetrain, register
+from .base import PruneRetrain, check_hparams
+from .registry import register
 
 
 @dataclass(frozen=True)
 class BIMPHparams:
     n_train_budget: int = 4     # dense epochs before the first pruning step
     pruning_interval: int = 1   # epochs of retraining per cycle
+    allocation: str = "global"  # how the sparsity is split across layers (sparselib.allocation)
 
     def __post_init__(self):
-        if self.n_train_budget < 1:
-            raise ValueError(f"n_train_budget={self.n_train_budget!r} must be at least 1 epoch")
-        if self.pruning_interval < 1:
-            raise ValueError(f"pruning_interval={self.pruning_interval!r} must be at least 1 epoch")
+        check_hparams(self, n_train_budget=("int", 1, "epochs"), pruning_interval=("int", 1, "epochs"))
+        check_allocation(self.allocation)
 
 
 @register
 class BIMP(PruneRetrain):
     name = "bimp"
     Hparams = BIMPHparams
+    label = "BIMP"
+    color = "#332288"      # Tol muted indigo
+    marker = "square"
+    order = 30
+    family = "prune-retrain"
     explicit = True
     pruning_stable = False
     sparsity_agnostic = False
-    retrains = True
+    smoke = ({"n_train_budget": 2, "pruning_interval": 1},)
+    search = {}  # n_train_budget and pruning_interval depend on the budget: each preset sets its grid
     reference = "Zimmer, Spiegel, Pokutta 2023"
 
     @classmethod
@@ -64,7 +71,7 @@ class BIMP(PruneRetrain):
             return
         t, start, length, target = found
         state.reset_momentum()
-        distance, fraction = prune_and_measure(state.masks, state.model, target, state.optimizer)
+        distance, fraction = prune_and_measure(state.masks, state.model, target, state.optimizer, self.hp.allocation)
         last = t == len(self.cycles) - 1
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(length),
                              train_epochs=float(self.cfg.epochs))

@@ -2,8 +2,9 @@
 Feedback", ICLR 2020), as used by Zimmer, Spiegel & Pokutta 2023 (SPEC §6).
 
 The sparsity target follows GMP's cubic schedule (:func:`sparselib.sparsity.gmp_targets`; between pruning epochs the
-last reached target holds, 0 before the first).  Every ``mask_interval`` iterations the mask is recomputed by global
-magnitude from the *dense* weights — not only shrinking: pruned weights whose dense value has grown come back.  The
+last reached target holds, 0 before the first).  Every ``mask_interval`` iterations the mask is recomputed by
+magnitude (``allocation``, global by default) from the *dense* weights — not only shrinking: pruned weights whose
+dense value has grown come back.  The
 forward and backward passes use the masked weights ``w ⊙ m``; the gradient computed there is applied to all dense
 weights (straight-through, the "feedback"), and the optimizer (momentum, weight decay) updates the dense weights.  At
 the end the model is hard pruned to the goal by global magnitude of the dense weights.
@@ -21,9 +22,11 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ..allocation import check_allocation, magnitude_masks
 from ..sparsity import gmp_targets
-from .base import Method, register
-from .gsm import final_hard_prune, global_drop_mask, n_pruned
+from .base import Method, check_hparams
+from .prune_at_end import final_hard_prune
+from .registry import register
 
 
 class _StraightThroughMask(torch.autograd.Function):
@@ -51,30 +54,31 @@ class DPFMask(nn.Module):
 
 @dataclass(frozen=True)
 class DPFHparams:
-    pruning_interval: int = 1  # epochs between steps of GMP's sparsity schedule (Δ)
-    mask_interval: int = 16    # iterations between mask recomputations
+    pruning_interval: int = 1   # epochs between steps of GMP's sparsity schedule (Δ)
+    mask_interval: int = 16     # iterations between mask recomputations
+    allocation: str = "global"  # how the sparsity is split across layers (sparselib.allocation)
 
     def __post_init__(self):
-        for name in ("pruning_interval", "mask_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                unit = "epochs" if name == "pruning_interval" else "iterations"
-                raise ValueError(f"{name}={value!r} must be an integer >= 1 ({unit})")
+        check_hparams(self, pruning_interval=("int", 1, "epochs"), mask_interval=("int", 1, "iterations"))
+        check_allocation(self.allocation)
 
 
 @register
 class DPF(Method):
     name = "dpf"
     Hparams = DPFHparams
+    label = "DPF"
+    color = "#E69F00"      # Okabe & Ito orange
+    marker = "triangle-down"
+    order = 50
     explicit = True
     pruning_stable = True
     sparsity_agnostic = False
-    needs_dense = False
+    smoke = ({"pruning_interval": 1},)
     reference = "Lin et al. 2020"
 
     @classmethod
     def check_config(cls, cfg, hparams):
-        super().check_config(cfg, hparams)
         gmp_targets(cfg.goal_sparsity or 0.5, cfg.epochs, hparams.pruning_interval)
 
     def __init__(self, cfg, hparams):
@@ -108,11 +112,9 @@ class DPF(Method):
 
     @torch.no_grad()
     def update_mask(self, state) -> None:
-        """Recompute the mask by global magnitude of the dense weights, at the current epoch's target."""
-        params = state.masks.params
-        n = sum(p.numel() for p in params)
-        mags = torch._foreach_abs([p.detach() for p in params])
-        keep = global_drop_mask(mags, n_pruned(n, self.target(state.epoch)), dtype=torch.bool, drop_value=False)
+        """Recompute the mask by magnitude of the dense weights, at the current epoch's target (no host sync)."""
+        keep = magnitude_masks(state.masks.params, self.target(state.epoch), allocation=self.hp.allocation,
+                               low_memory=False)
         for buf, k in zip(self.buffers, keep):
             buf.copy_(k)
         state.masks.set(self.buffers)  # re-link after a resume loaded state.masks from the checkpoint

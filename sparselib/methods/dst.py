@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import register
-from .reparam import ReparamMethod, check_finite
+from .base import check_number
+from .registry import register
+from .reparam import ReparamMethod
 
 RESET_FRACTION = 0.01  # a layer keeping at most this fraction of its weights gets its thresholds reset to 0
 
@@ -32,7 +33,7 @@ class DSTHparams:
     penalty: float = 0.025  # α, the weight of Σ exp(−t) in the loss (higher → sparser)
 
     def __post_init__(self):
-        check_finite("penalty", self.penalty, 0.0, math.inf, "must be a finite number >= 0")
+        check_number("penalty", self.penalty, 0.0, math.inf, allowed="must be a finite number >= 0")
 
 
 class BinaryStep(torch.autograd.Function):
@@ -73,8 +74,13 @@ class _TrainableMask(nn.Module):
 class DST(ReparamMethod):
     name = "dst"
     Hparams = DSTHparams
+    label = "DST"
+    color = "#777777"      # neutral grey
+    marker = "hourglass"
+    order = 110
     explicit = False
-    search = {"penalty": (1e-3, 2e-3, 3e-3, 0.025, 0.035)}  # values tried on smoke and mini
+    smoke = tuple({"penalty": p} for p in (0.025, 0.035))  # tops out near 95 % on smoke
+    search = {"penalty": (1e-3, 2e-3, 3e-3, 0.025, 0.035)}  # the implicit knob; each preset sets its grid
     reference = "Liu et al. 2020"
 
     def __init__(self, cfg, hparams):

@@ -1,34 +1,42 @@
 """GMP: gradual magnitude pruning (Zhu & Gupta 2017, "To prune, or not to prune").
 
-Every ``pruning_interval`` epochs the model is pruned (global magnitude) to the cubic target
-``s_f − s_f(1 − e/(Δ·n))³``, reaching the goal with at least Δ epochs of training left; the momentum of newly pruned
-entries is zeroed.  Training uses the setting's dense schedule.
+Every ``pruning_interval`` epochs the model is pruned by magnitude (split across layers by ``allocation``, global by
+default) to the cubic target ``s_f − s_f(1 − e/(Δ·n))³``, reaching the goal with at least Δ epochs of training left;
+the momentum of newly pruned entries is zeroed.  Training uses the setting's dense schedule.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..masks import prune_global
+from ..allocation import check_allocation
+from ..masks import prune_magnitude
 from ..sparsity import gmp_targets
-from .base import Method, register
+from .base import Method, check_hparams
+from .registry import register
 
 
 @dataclass(frozen=True)
 class GMPHparams:
-    pruning_interval: int = 1  # epochs between pruning steps (Δ)
+    pruning_interval: int = 1     # epochs between pruning steps (Δ)
+    allocation: str = "global"    # how the sparsity is split across layers (sparselib.allocation)
 
     def __post_init__(self):
-        if self.pruning_interval < 1:
-            raise ValueError(f"pruning_interval={self.pruning_interval!r} must be a positive number of epochs")
+        check_hparams(self, pruning_interval=("int", 1, "epochs"))
+        check_allocation(self.allocation)
 
 
 @register
 class GMP(Method):
     name = "gmp"
     Hparams = GMPHparams
+    label = "GMP"
+    color = "#009E73"      # Okabe & Ito bluish green
+    marker = "triangle-up"
+    order = 40
     explicit = True
     pruning_stable = True
     sparsity_agnostic = False
+    smoke = ({"pruning_interval": 1},)
     reference = "Zhu & Gupta 2017"
 
     @classmethod
@@ -42,4 +50,4 @@ class GMP(Method):
     def on_epoch_start(self, state):
         target = self.targets.get(state.epoch)
         if target is not None:
-            prune_global(state.masks, target, state.optimizer)
+            prune_magnitude(state.masks, target, state.optimizer, self.hp.allocation)

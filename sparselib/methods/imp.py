@@ -1,26 +1,27 @@
 """IMP: iterative magnitude pruning with retraining (Han et al. 2015), the retraining schedules of Zimmer et al. 2023.
 
-Starts from a trained dense run of the same setting and seed.  ``n_phases`` prune–retrain cycles; phase t prunes
-(global magnitude) to the overall sparsity ``1 − (1 − s)^((t+1)/n_phases)`` — the same fraction of the remaining
-weights each time — then retrains ``epochs_per_phase`` epochs with SGD (the dense run's momentum and weight decay,
-momentum restarted) under one of the retraining schedules of :mod:`sparselib.schedules`, built from the learning rates
-the dense run recorded.
+Starts from a trained dense run of the same setting and seed.  ``n_phases`` prune–retrain cycles; phase t prunes by
+magnitude (split across layers by ``allocation``, global by default) to the overall sparsity
+``1 − (1 − s)^((t+1)/n_phases)`` — the same fraction of the remaining weights each time — then retrains
+``epochs_per_phase`` epochs with SGD (the dense run's momentum and weight decay, momentum restarted) under one of the
+retraining schedules of :mod:`sparselib.schedules`, built from the learning rates the dense run recorded.
 
-Two variants share this code (SPEC §6):
-
-* ``imp`` — *restricted*: dense training and all retraining fit in the dense budget.  It starts from a shorter dense
-  run of ``epochs − n_phases·epochs_per_phase`` epochs whose LR milestones are scaled by the same factor (assumed:
-  the paper's e.g. 160 + 40 of 200 epochs does not say how the 160-epoch schedule was shaped).
-* ``imp_plus`` — *IMP+*: the full dense run, retraining on top.
+This is *restricted* IMP (SPEC §6): dense training and all retraining fit in the dense budget.  It starts from a
+shorter dense run of ``epochs − n_phases·epochs_per_phase`` epochs whose LR milestones are scaled by the same factor
+(assumed: the paper's e.g. 160 + 40 of 200 epochs does not say how the 160-epoch schedule was shaped).  IMP+
+(:mod:`.imp_plus`) retrains on top of the full dense run instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..allocation import check_allocation
+from ..config import dense_config
 from ..masks import prune_and_measure
 from ..schedules import RETRAIN_SCHEDULES, RetrainContext, retrain_schedule
 from ..sparsity import imp_targets
-from .base import PruneRetrain, register
+from .base import PruneRetrain, check_hparams
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,18 @@ class IMPHparams:
     n_phases: int = 1          # prune–retrain cycles (1 = one-shot)
     epochs_per_phase: int = 2  # retraining epochs after each pruning step
     schedule: str = "llr"      # retraining LR schedule: ft, lrw, slr, clr, llr, allr
+    allocation: str = "global"  # how the sparsity is split across layers (sparselib.allocation)
 
     def __post_init__(self):
-        if self.n_phases < 1:
-            raise ValueError(f"n_phases={self.n_phases!r} must be at least 1")
-        if self.epochs_per_phase < 1:
-            raise ValueError(f"epochs_per_phase={self.epochs_per_phase!r} must be at least 1")
+        check_hparams(self, n_phases=("int", 1), epochs_per_phase=("int", 1, "epochs"))
         if self.schedule not in RETRAIN_SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r} is unknown: choose one of "
                              f"{', '.join(sorted(RETRAIN_SCHEDULES))}")
+        check_allocation(self.allocation)
 
 
 def restricted_dense_config(cfg, retrain_epochs: int):
     """The dense run of restricted IMP: ``cfg.epochs − retrain_epochs`` epochs, milestones scaled and rounded."""
-    dense = cfg.dense_config()
     epochs = cfg.epochs - retrain_epochs
     if epochs < 1:
         raise ValueError(f"restricted IMP retrains {retrain_epochs} epochs (n_phases x epochs_per_phase), which "
@@ -50,26 +49,30 @@ def restricted_dense_config(cfg, retrain_epochs: int):
     scale = epochs / cfg.epochs
     milestones = sorted({round(m * scale) for m in cfg.lr_milestones} - {0, epochs})
     milestones = [m for m in milestones if 0 < m < epochs]
-    return dense.replace(epochs=epochs, lr_milestones=tuple(milestones),
-                         warmup_epochs=min(round(cfg.warmup_epochs * scale), epochs - 1))
+    return dense_config(cfg).replace(epochs=epochs, lr_milestones=tuple(milestones),
+                                     warmup_epochs=min(round(cfg.warmup_epochs * scale), epochs - 1))
 
 
 @register
 class IMP(PruneRetrain):
     name = "imp"
     Hparams = IMPHparams
+    label = "IMP"
+    color = "#0072B2"      # Okabe & Ito blue
+    marker = "circle"
+    order = 10
+    family = "prune-retrain"
     explicit = True
     pruning_stable = False
     sparsity_agnostic = True
     needs_dense = True
-    retrains = True
+    smoke = ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)
     search = {"schedule": ("ft", "lrw", "slr", "clr", "llr", "allr")}
     reference = "Han et al. 2015; schedules: Renda et al. 2020, Le & Hua 2021, Zimmer et al. 2023"
 
     @classmethod
-    def reference_config(cls, cfg):
-        hp = cfg.hparams()
-        return restricted_dense_config(cfg, hp.n_phases * hp.epochs_per_phase)
+    def reference_config(cls, cfg, hparams):
+        return restricted_dense_config(cfg, hparams.n_phases * hparams.epochs_per_phase)
 
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
@@ -88,24 +91,15 @@ class IMP(PruneRetrain):
             return
         phase = state.epoch // e
         state.reset_momentum()
-        distance, fraction = prune_and_measure(state.masks, state.model, self.targets[phase], state.optimizer)
+        distance, fraction = prune_and_measure(state.masks, state.model, self.targets[phase], state.optimizer,
+                                               self.hp.allocation)
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(e),
                              train_epochs=float(state.reference.epochs))
         self.retrain_lrs = retrain_schedule(self.hp.schedule, e * state.iters_per_epoch, state.reference.lrs, ctx)
         self.pruned = {"pruned_val_acc": state.evaluate("val"), "pruned_test_acc": state.evaluate("test"),
-                        "phase": phase + 1}
+                       "phase": phase + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch
         i = state.epoch % self.hp.epochs_per_phase
         return self.retrain_lrs[i * n:(i + 1) * n]
-
-
-@register
-class IMPPlus(IMP):
-    """IMP+: unrestricted IMP, retraining on top of the full dense run."""
-    name = "imp_plus"
-
-    @classmethod
-    def reference_config(cls, cfg):
-        return cfg.dense_config()

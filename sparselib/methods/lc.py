@@ -10,13 +10,14 @@ At the end, the model is hard pruned to the goal by global magnitude.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from .base import register
-from .gsm import PruneAtEnd, global_drop_mask, n_pruned
+from ..topk import keep_largest, n_kept
+from .base import check_hparams
+from .prune_at_end import PruneAtEnd
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,9 @@ class LCHparams:
     projection_interval: int = 1       # iterations between recomputations of Proj_k
 
     def __post_init__(self):
-        wd = self.weight_decay
-        if wd is not None and (isinstance(wd, bool) or not isinstance(wd, (int, float)) or not math.isfinite(wd)
-                               or wd < 0):
-            raise ValueError(f"weight_decay={wd!r} must be None (the setting's weight decay) or a number >= 0")
-        pi = self.projection_interval
-        if isinstance(pi, bool) or not isinstance(pi, int) or pi < 1:
-            raise ValueError(f"projection_interval={pi!r} must be an integer >= 1 (iterations)")
+        check_hparams(self, weight_decay=("number", 0.0, float("inf"), {"allowed": "must be None (the setting's "
+                                                                        "weight decay) or a number >= 0"}),
+                      projection_interval=("int", 1, "iterations"))
 
 
 def split_prunable_group(optimizer: torch.optim.Optimizer, prunable: list[torch.Tensor]) -> dict:
@@ -51,29 +48,33 @@ def split_prunable_group(optimizer: torch.optim.Optimizer, prunable: list[torch.
 class LC(PruneAtEnd):
     name = "lc"
     Hparams = LCHparams
+    label = "LC"
+    color = "#CC79A7"      # Okabe & Ito reddish purple
+    marker = "hexagon"
+    order = 70
     explicit = True
     pruning_stable = True
     sparsity_agnostic = False
-    needs_dense = False
+    search = {}  # LC's strength (weight_decay) depends on the training length: each preset sets its grid
     reference = "Carreira-Perpiñán & Idelbayev 2018"
 
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
         self.wd = cfg.weight_decay if hparams.weight_decay is None else float(hparams.weight_decay)
         self.drop: list[torch.Tensor] | None = None  # 1.0 where Proj_k zeroes the weight, else 0.0
-        self.n_drop = 0
+        self.n_keep = 0
         self.params: list[torch.Tensor] = []
 
     def on_train_start(self, state):
         self.params = list(state.masks.params)
         split_prunable_group(state.optimizer, self.params)
-        self.n_drop = n_pruned(sum(p.numel() for p in state.masks.params), self.cfg.goal_sparsity)
+        self.n_keep = n_kept(sum(p.numel() for p in state.masks.params), self.cfg.goal_sparsity)
 
     @torch.no_grad()
     def project(self, params: list[torch.Tensor]) -> None:
         """Recompute Proj_k: mark the ``k`` smallest-magnitude prunable weights."""
-        mags = torch._foreach_abs([p.detach() for p in params])
-        self.drop = global_drop_mask(mags, self.n_drop, dtype=params[0].dtype, drop_value=1.0)
+        keep = keep_largest([p.detach() for p in params], self.n_keep)
+        self.drop = [(~k).to(p.dtype) for k, p in zip(keep, params)]
 
     @torch.no_grad()
     def after_backward(self, state):

@@ -19,7 +19,6 @@ is (softly or hardly) sparse.  They are built on PyTorch's own tool for this, :m
 """
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch
@@ -27,15 +26,6 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .base import Method
-
-
-def check_finite(name: str, value: float, low: float = -math.inf, high: float = math.inf,
-                 allowed: str | None = None) -> None:
-    """ValueError naming ``name`` unless ``value`` is a real number in [low, high]."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-        and low <= value <= high
-    if not ok:
-        raise ValueError(f"{name}={value!r} is invalid: {allowed or f'must be a finite number in [{low}, {high}]'}")
 
 
 class ReparamMethod(Method):

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import register
-from .reparam import ReparamMethod, check_finite
+from .base import check_number
+from .registry import register
+from .reparam import ReparamMethod
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,10 @@ class STRHparams:
     s_weight_decay: float | None = None  # weight decay on s; None: the run's weight_decay
 
     def __post_init__(self):
-        check_finite("s_initial", self.s_initial, -1e4, 1e4, "must be a finite number in [-1e4, 1e4]")
+        check_number("s_initial", self.s_initial, -1e4, 1e4, allowed="must be a finite number in [-1e4, 1e4]")
         if self.s_weight_decay is not None:
-            check_finite("s_weight_decay", self.s_weight_decay, 0.0, 1.0,
-                         "must be None (the run's weight decay) or a number in [0, 1]")
+            check_number("s_weight_decay", self.s_weight_decay, 0.0, 1.0,
+                         allowed="must be None (the run's weight decay) or a number in [0, 1]")
 
 
 class _SoftThreshold(nn.Module):
@@ -49,9 +50,13 @@ class _SoftThreshold(nn.Module):
 class STR(ReparamMethod):
     name = "str"
     Hparams = STRHparams
+    label = "STR"
+    color = "#F0E442"      # Okabe & Ito yellow (markers get a dark outline)
+    marker = "triangle-left"
+    order = 100
     explicit = False
-    # values tried so far (smoke and mini), see the presets
-    search = {"s_initial": (-2.0, -1.8, -1.25, -1.0, -0.6), "s_weight_decay": (3e-3, 6e-3, 1e-2)}
+    smoke = tuple({"s_initial": v} for v in (-1.25, -1.0, -0.6))  # lands near 90 / 95 / 98 % on smoke
+    search = {"s_initial": (-2.0, -1.25, -0.6), "s_weight_decay": (3e-3, 6e-3, 1e-2)}  # each preset sets its grid
     reference = "Kusupati et al. 2020"
 
     def make_parametrization(self, index, name, weight):
