@@ -65,7 +65,8 @@ class RunConfig:
     goal_sparsity: float = 0.0
     method_args: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
-    #: the version of the method's rules that made (or makes) the run; None = version 1 (see Method.version)
+    #: the version of the method's rules that made (or makes) the run (see Method.version); None until resolved,
+    #: and for version 1, which is never stored, so the ids of methods never changed stay as they were
     method_version: int | None = None
 
     def __post_init__(self) -> None:

@@ -104,8 +104,8 @@ def prune_magnitude(masks: Masks, sparsity: float, optimizer: torch.optim.Optimi
 
 
 @torch.no_grad()
-def prune_and_measure(masks: Masks, model: nn.Module, sparsity: float,
-                      optimizer: torch.optim.Optimizer | None = None, allocation: str = "global") -> tuple[float, float]:
+def prune_and_measure(masks: Masks, model: nn.Module, sparsity: float, optimizer: torch.optim.Optimizer | None = None,
+                      allocation: str = "global") -> tuple[float, float]:
     """Prune to ``sparsity`` and return ``(d, p)`` for ALLR (SPEC §6): ``d = ‖θ − θ_pruned‖₂ / ‖θ‖₂`` over all
     parameters and ``p`` = the fraction of the still-unpruned prunable weights that this step removed."""
     kept_before = sum(int(m.sum()) for m in masks.masks)

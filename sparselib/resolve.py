@@ -47,11 +47,12 @@ def resolve(cfg: RunConfig) -> Resolved:
         cls = get_method(cfg.method)
     except ValueError as e:
         raise ConfigError(f"method: {e}") from None
-    version = cfg.method_version or 1
-    if version != cls.version:
-        raise ConfigError(f"method_version={version} of method {cfg.method!r} is not what this code implements "
-                          f"(version {cls.version}): the run was made by other rules; run it again without "
-                          f"method_version")
+    # None: not stamped yet (or version 1, which is never stored) -> the current version; any other version
+    # names rules this code no longer implements
+    if cfg.method_version is not None and cfg.method_version != cls.version:
+        raise ConfigError(f"method_version={cfg.method_version} of method {cfg.method!r} is not what this code "
+                          f"implements (version {cls.version}): the run was made by other rules; run it again "
+                          f"without method_version")
     _check_goal(cfg, cls)
     try:
         hparams = build_hparams(cls.Hparams, cfg.method_args, cfg.method)

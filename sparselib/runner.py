@@ -159,8 +159,9 @@ def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:
     dense_metrics = run(dense_cfg, runtime, log=log)
     folder = run_folder(dense_cfg, runtime)
     if not folder.has_final():
-        raise RunError(f"the dense run {folder.path} is finished but its weights ({folder.FINAL}) are missing — results "
-                       f"were copied without checkpoints. Move that folder away to retrain it, or copy them back.")
+        raise RunError(f"the dense run {folder.path} is finished but its weights ({folder.FINAL}) are missing — "
+                       f"results were copied without checkpoints. Move that folder away to retrain it, or copy them "
+                       f"back.")
     return Reference(state_dict=folder.load_final(), lrs=folder.read_lrs(), epochs=dense_metrics["epochs"],
                      run_id=folder.run_id)
 

@@ -208,6 +208,9 @@ class RunFolder:
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
 
+    def __lt__(self, other: "RunFolder") -> bool:
+        return self.path < other.path
+
     def file(self, name: str) -> Path:
         return self.path / name
 

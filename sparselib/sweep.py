@@ -86,6 +86,59 @@ def plan(configs: Iterable[RunConfig], runtime: Runtime) -> Plan:
     return Plan(list(planned.values()))
 
 
+@dataclass
+class Audit:
+    """What a results folder holds for a study, against what the current code would make."""
+    plan: Plan
+    unfinished: list[PlannedRun]   # planned runs without a finished folder (missing, partial, failed)
+    stale: list[str]               # finished folders the study no longer makes (another config or method version)
+    mismatched: list[str]          # folders whose config.json does not hash to their name, or metrics disagree
+    dirty: list[str]               # finished runs of the study made from a git tree with uncommitted changes
+
+    def describe(self, preset: str) -> str:
+        """A message saying exactly what to do about each problem."""
+        lines = []
+        if self.unfinished:
+            lines.append(f"{len(self.unfinished)} runs of {preset} are not finished; make them with "
+                         f"`python -m sparselib sweep {preset}`:")
+            lines += [f"  {r.cfg.run_id} {r.status:8s} {r.cfg.method} sparsity {r.cfg.goal_sparsity:g} seed "
+                      f"{r.cfg.seed} {r.cfg.method_args or ''}" for r in self.unfinished]
+        if self.stale:
+            lines.append(f"{len(self.stale)} run folders are not made by the current code and grids of {preset} "
+                         f"(changed config, grid or method version); remove them: " + " ".join(self.stale))
+        if self.mismatched:
+            lines.append("run folders whose files disagree with their id: " + " ".join(self.mismatched))
+        if self.dirty:
+            lines.append(f"{len(self.dirty)} runs were made from uncommitted code (provenance git_dirty); make them "
+                         f"again from a clean checkout: " + " ".join(self.dirty))
+        return "\n".join(lines)
+
+
+def audit(configs: Iterable[RunConfig], results: str | Path, setting: str) -> Audit:
+    """Compare the run folders under ``results/setting`` with the study ``configs`` under the current code."""
+    from .storage import RunFolder
+
+    p = plan(configs, Runtime(results=str(results)))
+    wanted = {r.cfg.run_id for r in p.runs}
+    root = Path(results) / setting
+    folders = sorted(RunFolder(f) for f in root.iterdir() if f.is_dir()) if root.is_dir() else []
+    stale, mismatched, dirty = [], [], []
+    for folder in folders:
+        if not folder.finished:
+            continue
+        if folder.run_id not in wanted:
+            stale.append(folder.run_id)
+            continue
+        stored = folder.read_config()
+        rid = stored.pop("run_id", None)
+        if rid != folder.run_id or RunConfig.from_dict(stored).run_id != rid \
+                or folder.read_metrics().get("run_id") != rid or folder.missing_record():
+            mismatched.append(folder.run_id)
+        elif folder.read_provenance().get("git_dirty"):
+            dirty.append(folder.run_id)
+    return Audit(p, [r for r in p.runs if r.status != "finished"], stale, mismatched, dirty)
+
+
 def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
                      fallback_epoch_seconds: float | None = None) -> tuple[float | None, str]:
     """Rough time left for ``p``'s unfinished runs and where the estimate comes from.

@@ -11,7 +11,7 @@ from torch import nn
 from sparselib.config import ConfigError, RunConfig, Runtime
 from sparselib.resolve import resolve
 from sparselib.masks import Masks
-from sparselib.methods import METHODS, get_method
+from sparselib.methods import METHODS
 from sparselib.methods.cs import CSHparams
 from sparselib.methods.dst import BinaryStep, DSTHparams
 from sparselib.methods.str_ import STRHparams

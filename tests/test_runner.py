@@ -38,7 +38,6 @@ def test_imp_run_writes_its_folder_and_reuses_the_dense_run(tmp_path):
     assert prov["torch"] == torch.__version__ and prov["device"] == "cpu"
     # the dense run it starts from (restricted IMP: the same setting and seed, shortened to leave room for
     # retraining in the dense budget) ran first, in its own folder
-    from sparselib.methods import get_method
 
     dense = resolve(cfg).reference
     assert dense.method == "dense" and dense.seed == cfg.seed and dense.epochs == cfg.epochs - 2
@@ -171,18 +170,21 @@ def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monke
     """IMP measures accuracy right after pruning, inside a hook; that measurement must not inflate its wall time."""
     from types import SimpleNamespace
 
+    import sparselib.state as state_module
     import sparselib.train as train_module
 
     run(dense_config(SMOKE.config("imp_plus", 0.9)), rt(tmp_path))
     clock = {"t": 0.0}
-    real_evaluate = train_module.evaluate
+    real_evaluate = state_module.evaluate
 
     def slow_evaluate(*args, **kwargs):
         clock["t"] += 1000.0  # every evaluation "takes" 1000 s; nothing else advances the clock
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "time", SimpleNamespace(perf_counter=lambda: clock["t"]))
-    monkeypatch.setattr(train_module, "evaluate", slow_evaluate)
+    fake_time = SimpleNamespace(perf_counter=lambda: clock["t"])
+    monkeypatch.setattr(train_module, "time", fake_time)
+    monkeypatch.setattr(state_module, "time", fake_time)
+    monkeypatch.setattr(state_module, "evaluate", slow_evaluate)
     metrics = run(SMOKE.config("imp_plus", 0.9), rt(tmp_path))
     assert metrics["wall_time_s"] == 0.0
     # 2 phases x (val + test after pruning) + per epoch (val, test at phase ends) + final (test, val)

@@ -14,7 +14,7 @@ from sparselib.config import ConfigError, Runtime
 from sparselib.resolve import resolve
 from sparselib.data import dataset_info
 from sparselib.masks import prune_magnitude
-from sparselib.methods import get_method, ordered_methods
+from sparselib.methods import ordered_methods
 from sparselib.presets import get_preset
 from sparselib.runner import dataset_for, model_for, run, run_dir
 from sparselib.storage import load_torch

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from sparselib.config import Runtime, dense_config
-from sparselib.resolve import resolve
 from sparselib.presets import get_preset
 from sparselib.runner import RunBusy, run, run_dir
 from sparselib.storage import load_torch

@@ -19,7 +19,7 @@ from ..config import dense_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import RunConfig
-    from ..train import TrainState
+    from ..state import TrainState
 
 
 @dataclass(frozen=True)

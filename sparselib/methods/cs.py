@@ -36,7 +36,8 @@ class CSHparams:
 
     def __post_init__(self):
         check_number("s_initial", self.s_initial, -10.0, 10.0, allowed="must be a finite number in [-10, 10]")
-        check_number("beta_final", self.beta_final, 1.0, 1e6, allowed="must lie in [1, 1e6] (β grows from 1 to beta_final)")
+        check_number("beta_final", self.beta_final, 1.0, 1e6,
+                     allowed="must lie in [1, 1e6] (β grows from 1 to beta_final)")
         check_number("penalty", self.penalty, 0.0, math.inf, allowed="must be a finite number >= 0")
 
 
