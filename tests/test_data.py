@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import importlib.util
 import math
 import os
 import pickle
@@ -22,11 +23,14 @@ from sparselib.data import (
     DatasetInfo,
     Split,
     TensorLoader,
+    check_available,
     crop_flip,
     dataset_info,
     default_root,
     load_dataset,
     read_idx,
+    register_dataset,
+    registry,
     rotate,
 )
 
@@ -145,6 +149,70 @@ def test_default_root(monkeypatch):
     assert default_root("cifar10") == "/somewhere/data"
     with pytest.raises(ValueError):
         default_root("mnist")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the registry: a new dataset is one module with one register_dataset call
+# ----------------------------------------------------------------------------------------------------------
+
+TOY_MODULE = '''
+"""toy: 3 classes of 1 x 4 x 4 images, its official splits in one file, toy.pt."""
+from pathlib import Path
+
+import torch
+
+from sparselib.data import DatasetInfo, Split, register_dataset
+
+TOY = DatasetInfo(name="toy", num_classes=3, in_channels=1, image_size=4, mean=(0.5,), std=(0.25,),
+                  crop_padding=1, hflip=True, rotation=0.0)
+
+
+def locate(root: Path, download: bool) -> Path:
+    if not (root / "toy.pt").is_file():
+        raise FileNotFoundError(f"toy: no toy.pt in {root}")
+    return root
+
+
+def read(folder: Path) -> tuple[Split, Split]:
+    splits = torch.load(folder / "toy.pt")
+    return Split(*splits["train"]), Split(*splits["test"])
+
+
+register_dataset(TOY, read, locate=locate, default_root=lambda: "/nonexistent/toy")
+'''
+
+
+@pytest.fixture
+def scratch_registry():
+    """The registry as it was before the test: what a test registers is removed after it."""
+    saved = [(d, dict(d)) for d in (DATASETS, registry._SOURCES)]
+    yield
+    for d, before in saved:
+        d.clear()
+        d.update(before)
+
+
+def test_new_dataset_is_one_module_and_one_registration(tmp_path, scratch_registry):
+    (tmp_path / "toy_dataset.py").write_text(TOY_MODULE)
+    spec = importlib.util.spec_from_file_location("toy_dataset", tmp_path / "toy_dataset.py")
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)  # what importing it does
+    assert dataset_info("toy") is toy.TOY and default_root("toy") == "/nonexistent/toy"
+    with pytest.raises(FileNotFoundError, match="no toy.pt in /nonexistent/toy"):
+        check_available("toy")
+    x, y = _images(40, 1, 4, seed=5), torch.arange(40) % 3
+    torch.save({"train": (x[:30], y[:30]), "test": (x[30:], y[30:])}, tmp_path / "toy.pt")
+    check_available("toy", str(tmp_path))
+    b = load_dataset("toy", str(tmp_path), train_subset=24, val_fraction=0.25)
+    assert b.info is toy.TOY and (len(b.train), len(b.val), len(b.test)) == (18, 6, 10)
+    assert torch.bincount(b.train.y).tolist() == [6, 6, 6] and torch.bincount(b.val.y).tolist() == [2, 2, 2]
+    batches = list(TensorLoader(b.train, b.info, 6, train=True, seed=1))
+    assert len(batches) == 3 and all(xb.shape == (6, 1, 4, 4) for xb, _ in batches)
+    assert sorted(torch.cat([yb for _, yb in batches]).tolist()) == sorted(b.train.y.tolist())
+    with pytest.raises(ValueError, match="registered twice"):
+        register_dataset(toy.TOY, toy.read, locate=toy.locate, default_root=lambda: "/elsewhere")
+    with pytest.raises(ValueError, match="both locate and default_root"):
+        register_dataset(dataclasses.replace(toy.TOY, name="toy2"), toy.read, locate=toy.locate)
 
 
 # ----------------------------------------------------------------------------------------------------------
