@@ -8,7 +8,7 @@ from typing import Iterator
 import torch
 
 from .augment import crop_flip, normalize, rotate
-from .registry import DatasetInfo
+from .info import DatasetInfo
 from .splits import Split, mix_seed
 
 

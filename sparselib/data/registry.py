@@ -12,22 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .info import DatasetInfo
 from .splits import DataBundle, Split, make_splits
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Static description of a dataset and of its train-time augmentation."""
-
-    name: str
-    num_classes: int
-    in_channels: int
-    image_size: int  # images are image_size x image_size
-    mean: tuple[float, ...]  # per-channel mean of x/255, used for normalisation
-    std: tuple[float, ...]  # per-channel std of x/255
-    crop_padding: int  # random crop of image_size from the zero-padded image; 0 = no crop
-    hflip: bool  # random horizontal flip with p = 0.5
-    rotation: float  # random rotation in [-rotation, +rotation] degrees; 0 = none
 
 
 @dataclass(frozen=True)

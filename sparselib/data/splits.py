@@ -8,12 +8,10 @@ All randomness comes from explicitly seeded CPU ``torch.Generator`` objects whos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
-if TYPE_CHECKING:  # the registry imports this module, so DatasetInfo is imported for annotations only
-    from .registry import DatasetInfo
+from .info import DatasetInfo
 
 
 @dataclass
