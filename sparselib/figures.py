@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import method_color, method_label
+from .plots.style import method_color, method_label
 from .storage import RunFolder
 
 

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from .plots import method_label
+from .config import BASELINE
+from .plots.style import method_label, series_label
 
 
 def _esc(x: Any) -> str:
@@ -67,7 +68,7 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
     if dense is not None and len(dense):
         acc = pct(dense["top1"].mean(), dense["top1"].std() if len(dense) > 1 else None)
         ids = ", ".join(sorted(dense["run_id"]))
-        rows.append(f'<tr class="dense"><th title="runs: {_esc(ids)}">dense (1.00×)</th>'
+        rows.append(f'<tr class="{_esc(BASELINE)}"><th title="runs: {_esc(ids)}">dense (1.00×)</th>'
                     + f'<td colspan="{3 * len(goals)}" title="runs: {_esc(ids)}">{acc} (no pruning)</td></tr>')
     best = {g: _top_two([lookup[(m, g)].top1_mean if (m, g) in lookup and lookup[(m, g)].found else None
                          for m in methods]) for g in goals}
@@ -212,7 +213,7 @@ def summary_table(summary: pd.DataFrame) -> str:
                    for _, label, tip in keep)
     rows = []
     for r in summary.itertuples(index=False):
-        method = method_label(r.method) + (f" · {str(r.schedule).upper()}" if r.schedule else "")
+        method = series_label(r.method, r.schedule)
         # a long configuration wraps at its commas, and after the prefix of "method_args.momentum=0.9"
         config = _esc(r.variant).replace("method_args.", "method_args.<wbr>")
         cells = {

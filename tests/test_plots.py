@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sparselib import plots
+from sparselib.methods import get_method, method_names
 from sparselib.plots import (
-    METHOD_COLORS,
     accuracy_vs_sparsity,
     figure_bundle,
     method_color,
@@ -51,20 +51,32 @@ def _runs(setting="s1"):
 
 
 def test_palette_covers_every_method_with_distinct_hex_colours():
-    assert set(METHODS_12) <= set(METHOD_COLORS)
-    colours = [METHOD_COLORS[m] for m in METHODS_12]
+    assert method_names() == METHODS_12  # the study's order
+    colours = [method_color(m) for m in METHODS_12]
     assert len(set(c.lower() for c in colours)) == 12
     assert all(re.fullmatch(r"#[0-9A-Fa-f]{6}", c) for c in colours)
     assert len({plots.method_symbol(m) for m in METHODS_12}) == 12
 
 
+def test_style_comes_from_the_registry():
+    for m in METHODS_12:
+        cls = get_method(m)
+        assert (method_color(m), plots.method_symbol(m), plots.method_label(m)) == (cls.color, cls.marker, cls.label)
+    assert sorted(reversed(METHODS_12), key=plots.method_rank) == METHODS_12
+    assert sorted(["zzz", "aaa", "imp"], key=plots.method_rank) == ["imp", "aaa", "zzz"]  # unknown names last
+    assert plots.series_label("imp", "llr") == "IMP · LLR" and plots.series_label("gmp", np.nan) == "GMP"
+    assert plots.series_label("gsm", "", "momentum=0.9") == "GSM (momentum=0.9)"
+
+
 def test_method_color_is_fixed_and_alias_tolerant():
-    assert method_color("imp") == METHOD_COLORS["imp"]
-    assert method_color("IMP") == method_color(" imp ") == METHOD_COLORS["imp"]
-    assert method_color("IMP+") == method_color("imp-plus") == METHOD_COLORS["imp_plus"]
-    # unknown names: a stable colour, not one of the registered methods' colours
+    assert method_color("imp") == get_method("imp").color
+    assert method_color("IMP") == method_color(" imp ") == get_method("imp").color
+    assert method_color("IMP+") == method_color("imp-plus") == get_method("imp_plus").color
+    # unknown names: a stable colour and symbol, not one of the registered methods'
     assert method_color("my_new_method") == method_color("my_new_method")
-    assert method_color("my_new_method") not in METHOD_COLORS.values()
+    assert method_color("my_new_method") not in {method_color(m) for m in METHODS_12}
+    assert plots.method_symbol("my_new_method") not in {plots.method_symbol(m) for m in METHODS_12}
+    assert plots.method_label("my_new_method") == "my_new_method"
 
 
 # ------------------------------------------------------------------------------------ summaries
@@ -168,7 +180,7 @@ def test_legend_has_one_entry_per_method_below_the_plot():
     assert not any(t.legendgrouptitle.text for t in fig.data)
     for t in fig.data:  # every trace joins its method's group, in the method's colour (the palette is unchanged)
         assert t.legendgroup == t.meta["method"]
-        assert t.marker.color == METHOD_COLORS[t.meta["method"]]
+        assert t.marker.color == get_method(t.meta["method"]).color
     # the configurations stay apart: one line each, told apart by dash and named on hover
     imp = [t for t in _by_kind(fig, "mean") if t.legendgroup == "imp"]
     assert len(imp) == 6 and len({t.line.dash for t in imp}) == 5  # five dashes, cycled

@@ -89,6 +89,8 @@ class Method:
     pruning_stable: ClassVar[bool] = True      # no accuracy collapse after the final pruning
     sparsity_agnostic: ClassVar[bool] = False  # dense training does not depend on the goal sparsity
     needs_dense: ClassVar[bool] = False        # starts from the trained dense run of the same setting and seed
+    fits_budget: ClassVar[bool] = True         # trains within the setting's epochs, a dense run it starts from
+                                               # included (the paper's Table 1 compares only these)
     reference: ClassVar[str] = ""
     # -- how a study runs it ----------------------------------------------------------------------------------------
     smoke: ClassVar[tuple[dict[str, Any], ...]] = ({},)  # method_args of its runs in the `smoke` study (tests)

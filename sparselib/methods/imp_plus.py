@@ -14,6 +14,7 @@ class IMPPlus(IMP):
     color = "#56B4E9"      # Okabe & Ito sky blue
     marker = "diamond"
     order = 20
+    fits_budget = False    # retrains on top of the full dense run
     search = {}
     reference = "Zimmer et al. 2023 (unrestricted IMP)"
 
