@@ -170,6 +170,26 @@ def test_no_raw_myst_on_any_page(built_book):
     assert 'href="reproduce.html' in (html / "book" / "paper.html").read_text(encoding="utf-8")  # the role's link
 
 
+def test_notebook_pages_have_a_binder_launch_button(built_book):
+    """Every notebook page (an .ipynb or a MyST notebook) links to itself on Binder (_config.yml: launch_buttons,
+    repository); a page of plain text has no such button.  A link only: nothing loads from Binder offline."""
+    import yaml
+
+    proc, html = built_book
+    assert proc.returncode == 0, _fail_msg(proc)
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    for source in sorted((REPO / "book").glob("*.*")):
+        if source.suffix not in (".ipynb", ".md"):
+            continue
+        page = (html / "book" / f"{source.stem}.html").read_text(encoding="utf-8")
+        link = (f"https://mybinder.org/v2/gh/{repo}/{config['repository']['branch']}"
+                f"?urlpath=lab/tree/book/{source.name}")
+        text = source.read_text(encoding="utf-8")
+        notebook = source.suffix == ".ipynb" or (text.startswith("---") and "kernelspec:" in text.split("---")[1])
+        assert (f'href="{link}"' in page) is notebook, (source.name, notebook)
+
+
 @pytest.mark.parametrize("markup, raw", [
     ('see ({doc}<code class="docutils literal notranslate"><span class="pre">reproduce</span></code>)', True),
     ("see ({ref}`x`)", True),
