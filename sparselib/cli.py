@@ -1,14 +1,50 @@
-"""Command line: ``python -m sparselib {info,run,sweep,methods,presets}``."""
+"""Command line: ``python -m sparselib {info,run,sweep,methods,presets}``.
+
+Every bad input ends with one line on stderr, ``error: ...``, and a non-zero exit status (2 for a malformed command
+line, 1 for a value the library rejects); never a traceback.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from .config import BASELINE, PRECISIONS, ConfigError, Runtime
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (the usage text is what ``--help`` is for)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _error(e: BaseException | str) -> SystemExit:
+    """The one line a command ends with (exit status 1)."""
+    return SystemExit("error: " + " ".join(str(e).split()))
+
+
+def _number(kind: Callable[[str], Any], low: float, what: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, at least ``low``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"{text} is invalid: must be {what}")
+        return value
+    return parse
+
+
+_POSITIVE_INT = _number(int, 1, "a positive integer")
+_COUNT = _number(int, 0, "an integer >= 0")
+_SECONDS = _number(float, 1e-3, "a positive number of seconds")
 
 
 def _value(text: str) -> Any:
@@ -22,25 +58,47 @@ def _value(text: str) -> Any:
 def _pairs(items: list[str], flag: str) -> dict[str, Any]:
     out = {}
     for item in items:
-        if "=" not in item:
-            raise SystemExit(f"error: {flag} expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
+        k, eq, v = item.partition("=")
+        if not eq or not k.strip():
+            raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
         out[k.strip()] = _value(v)
     return out
 
 
-def _runtime(a: argparse.Namespace) -> Runtime:
-    return Runtime(results=a.results or "results", device=a.device, data_root=a.data, download=a.download,
-                   progress=not a.no_progress, num_threads=a.threads, precision=a.precision,
-                   channels_last=a.channels_last, compile=a.compile)
+def _resources(items: list[str]) -> dict[str, float] | None:
+    out = {}
+    for name, amount in _pairs(items, "--resources").items():
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount < math.inf:
+            raise ConfigError(f"--resources {name}={amount!r}: the amount must be a positive number, e.g. GPU=1")
+        out[name] = float(amount)
+    return out or None
+
+
+def _runtime(a: argparse.Namespace, *, local: bool = True) -> Runtime:
+    """The runtime of ``run``/``sweep``; ``local``: runs execute on this machine, so its devices and folders are
+    checked here (not for ``--scheduler``, whose workers may see other GPUs and file systems)."""
+    results = Path(a.results or "results")
+    if results.exists() and not results.is_dir():
+        raise ConfigError(f"--results {results} is a file; pass a folder (it is created if missing)")
+    if local and a.data is not None and not a.download and not Path(a.data).expanduser().is_dir():
+        raise ConfigError(f"--data {a.data}: no such folder")
+    runtime = Runtime(results=str(results), device=a.device, data_root=a.data, download=a.download,
+                      progress=not a.no_progress, num_threads=a.threads, precision=a.precision,
+                      channels_last=a.channels_last, compile=a.compile)
+    if local:
+        runtime.resolved_device()  # ConfigError for a device this machine does not have
+    return runtime
 
 
 def cmd_info(a: argparse.Namespace) -> None:
     from .data import dataset_info
     from .flops import model_info
 
-    d = dataset_info(a.dataset)
-    info = model_info(a.model, d.in_channels, d.num_classes, d.image_size, width=a.width)
+    try:
+        d = dataset_info(a.dataset)
+        info = model_info(a.model, d.in_channels, d.num_classes, d.image_size, width=a.width)
+    except ValueError as e:
+        raise _error(e) from None
     print(f"model             {a.model}" + (f" (width {a.width})" if a.width else ""))
     print(f"input             {d.in_channels}x{d.image_size}x{d.image_size} ({a.dataset}, {d.num_classes} classes)")
     print(f"parameters        {info['parameters']:,}")
@@ -55,15 +113,16 @@ def cmd_run(a: argparse.Namespace) -> None:
     try:
         preset = get_preset(a.preset)
         cfg = preset.config(a.method, a.sparsity, a.seed, _pairs(a.arg, "--arg"), **_pairs(a.set, "--set"))
+        runtime = _runtime(a)
     except (ConfigError, ValueError, TypeError) as e:
-        raise SystemExit(f"error: {e}") from None
+        raise _error(e) from None
     from .runner import RunError
     from .train import TrainingDiverged
 
     try:
-        run(cfg, _runtime(a))
-    except (RunError, FileNotFoundError, TrainingDiverged) as e:
-        raise SystemExit(f"error: {e}") from None
+        run(cfg, runtime)
+    except (RunError, ConfigError, OSError, TrainingDiverged) as e:
+        raise _error(e) from None
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
@@ -72,16 +131,18 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
     try:
         preset = get_preset(a.preset)
+        runtime = _runtime(a, local=not a.scheduler)
+        resources = _resources(a.resources)
     except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
-    runtime = _runtime(a)
+        raise _error(e) from None
     configs = preset.configs()
-    if a.methods:
+    if a.methods is not None:
         wanted = {m.strip() for m in a.methods.split(",") if m.strip()}
         unknown = wanted - {c.method for c in configs}
-        if unknown:
-            raise SystemExit(f"error: --methods: {', '.join(sorted(unknown))} not in preset {preset.name}; its "
-                             f"methods: {', '.join(dict.fromkeys(c.method for c in configs))}")
+        if unknown or not wanted:
+            raise _error(f"--methods: {', '.join(sorted(unknown)) or 'no method named'}"
+                         f"{' not in preset ' + preset.name if unknown else ''}; its methods: "
+                         f"{', '.join(dict.fromkeys(c.method for c in configs))}")
         configs = [c for c in configs if c.method in wanted | {BASELINE}]  # dense: the baseline of relative time
     p = plan(configs, runtime)
     extra = sum(r.extra for r in p.runs)
@@ -102,10 +163,10 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         return
     try:
         report = sweep(configs, runtime, workers=a.workers, scheduler=a.scheduler, via_notebook=a.via_notebook,
-                       resources={k: float(v) for k, v in _pairs(a.resources, "--resources").items()} or None,
+                       resources=resources,
                        progress=not a.no_progress, connect_timeout=a.connect_timeout, name=f"sweep {preset.name}")
     except SweepError as e:
-        raise SystemExit(f"error: {e}") from None
+        raise _error(e) from None
     if report.outcomes:
         print(report.summary())
     if not report.ok:
@@ -113,13 +174,15 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
 
 def cmd_methods(a: argparse.Namespace) -> None:
-    import pandas as pd
+    from .method_info import method_details, methods_table
 
-    from .methods import ordered_methods
-
-    table = pd.DataFrame([cls.overview() for cls in ordered_methods()]).set_index("method")
-    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(table.to_string())
+    if a.name is None:
+        print(methods_table())
+        return
+    try:
+        print(method_details(a.name))
+    except ValueError as e:
+        raise _error(e) from None
 
 
 def cmd_presets(a: argparse.Namespace) -> None:
@@ -130,13 +193,13 @@ def cmd_presets(a: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sparselib", description=__doc__)
+    p = _Parser(prog="python -m sparselib", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("info", help="parameters, prunable weights and multiply-adds of a model")
     s.add_argument("model", help="resnet<6n+2> (resnet20, resnet56, ...) or wrn<6n+4>_<k> (wrn28_10, ...)")
     s.add_argument("--dataset", default="cifar10", help="sets input shape and classes (default cifar10)")
-    s.add_argument("--width", type=int, default=None, help="base width of a CIFAR ResNet (default 16)")
+    s.add_argument("--width", type=_POSITIVE_INT, default=None, help="base width of a CIFAR ResNet (default 16)")
     s.set_defaults(func=cmd_info)
 
     def runtime_args(s: argparse.ArgumentParser) -> None:
@@ -144,7 +207,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1, ...")
         s.add_argument("--data", default=None, help="dataset folder (default: the dataset's standard place)")
         s.add_argument("--download", action="store_true", help="allow downloading CIFAR (needs torchvision+network)")
-        s.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        s.add_argument("--threads", type=_POSITIVE_INT, default=None, help="torch CPU threads")
         s.add_argument("--no-progress", action="store_true", help="no progress bar")
         s.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="bf16: autocast the forward passes (GPU speed option; weights stay fp32)")
@@ -170,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
                                    "to the machine (one worker per GPU, else one per CPU core).")
     s.add_argument("preset")
     s.add_argument("--dry-run", action="store_true", help="list the runs that would start and estimate the time left")
-    s.add_argument("--workers", type=int, default=None,
+    s.add_argument("--workers", type=_COUNT, default=None,
                    help="workers of the local Dask cluster (default: one per GPU, else one per CPU core); 0: run in "
                         "this process, one after another")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -179,13 +242,15 @@ def parser() -> argparse.ArgumentParser:
                    help="Dask worker resources each run needs, e.g. GPU=1 (workers started with --resources GPU=1)")
     s.add_argument("--via-notebook", action="store_true",
                    help="execute each run through notebooks/train.ipynb (papermill); keeps run.ipynb in its folder")
-    s.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for --scheduler")
+    s.add_argument("--connect-timeout", type=_SECONDS, default=10.0, help="seconds to wait for --scheduler")
     s.add_argument("--methods", default=None, metavar="M1,M2",
                    help="only these methods of the study (and the dense runs), e.g. --methods imp,gmp")
     runtime_args(s)
     s.set_defaults(func=cmd_sweep)
 
-    sub.add_parser("methods", help="overview of the registered methods (Table 3)").set_defaults(func=cmd_methods)
+    s = sub.add_parser("methods", help="the registered methods; with a NAME, that method in detail")
+    s.add_argument("name", nargs="?", default=None, help="one method, e.g. gsm")
+    s.set_defaults(func=cmd_methods)
     sub.add_parser("presets", help="list the presets").set_defaults(func=cmd_presets)
     return p
 

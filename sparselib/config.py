@@ -95,6 +95,8 @@ class RunConfig:
             _fail("warmup_epochs", self.warmup_epochs, f"must lie in [0, epochs={self.epochs})")
         if any(not 0 < m < self.epochs for m in self.lr_milestones):
             _fail("lr_milestones", self.lr_milestones, f"each milestone must lie in (0, epochs={self.epochs})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            _fail("seed", self.seed, "must be an integer >= 0")
         if self.method_version is not None:
             _positive_int("method_version", self.method_version)
 
@@ -164,7 +166,15 @@ class Runtime:
         return {"precision": self.precision, "channels_last": self.channels_last, "compile": self.compile}
 
     def resolved_device(self):
+        """The torch device to run on; ConfigError for a name that is not a device or a GPU this machine lacks."""
         import torch
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError, ValueError):
+            _fail("device", self.device, "use auto, cpu, cuda or cuda:N")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            _fail("device", self.device, f"this machine has {torch.cuda.device_count()} usable CUDA GPU(s); use auto "
+                                         f"or cpu")
+        return device

@@ -10,10 +10,11 @@ Every value SPEC marks as assumed, and every grid that was not taken from the pa
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import BASELINE, RunConfig
+from .config import BASELINE, ConfigError, RunConfig
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class Preset:
         over the preset's first configuration of that method, so ``config("imp", 0.9)`` is the preset's IMP."""
         from .resolve import resolve
 
+        fields = {f.name for f in dataclasses.fields(RunConfig)} - {"method", "goal_sparsity", "seed", "method_args"}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ConfigError(f"unknown setting field(s) {', '.join(unknown)}; the fields: {', '.join(sorted(fields))}")
         args = {**self.method_defaults(method), **(method_args or {})}
         return resolve(self.base.replace(method=method, goal_sparsity=goal_sparsity,
                                          seed=self.seeds[0] if seed is None else seed, method_args=args,

@@ -8,6 +8,7 @@ validation (and test where the method asks for it) → ``on_epoch_end`` → an a
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,9 +25,13 @@ from .methods import Method
 from .state import Reference, TrainState, dense_lrs, evaluate
 from .storage import RunFolder
 
-__all__ = ["NAN_CHECK_EVERY", "Reference", "TrainState", "Trainer", "TrainingDiverged", "dense_lrs", "evaluate"]
+__all__ = ["NAN_CHECK_EVERY", "Reference", "TrainState", "Trainer", "TrainingDiverged", "dense_lrs", "evaluate",
+           "progress_bar"]
 
 NAN_CHECK_EVERY = 50  # iterations between finiteness checks of the loss (each check syncs with the device)
+#: Seconds between redraws of a text progress bar written to a log rather than a terminal (papermill where
+#: ipywidgets is missing, a redirected stderr): a few lines per run there, not one per step.
+LOG_REDRAW_SECONDS = 30.0
 
 
 class TrainingDiverged(RuntimeError):
@@ -127,8 +132,8 @@ class Trainer:
         s, method = self.state, self.method
         total = method.total_epochs()
         self.start()
-        bar = tqdm(total=total * s.iters_per_epoch, initial=s.epoch * s.iters_per_epoch, disable=not self.progress,
-                   desc=f"{self.cfg.method} {self.folder.run_id}", unit="it", leave=False)
+        bar = progress_bar(total * s.iters_per_epoch, s.epoch * s.iters_per_epoch,
+                           f"{self.cfg.method} {self.folder.run_id}", self.progress)
         try:
             while s.epoch < total:
                 self._train_epoch(bar)
@@ -212,6 +217,17 @@ class Trainer:
         val = s.evaluate("val")
         return {"top1": top1, "val_top1": val, "train_time_s": self.train_time, "eval_time_s": s.eval_seconds,
                 "epochs": self.method.total_epochs(), "history": self.history, "lr_log": s.lr_log}
+
+
+def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True) -> tqdm:
+    """The training progress bar, ``tqdm.auto``'s: in a notebook kernel (JupyterLab) tqdm's widget bar, updated live;
+    in a terminal a text bar, removed when the run ends; a text bar written anywhere else (a log) is redrawn at most
+    every :data:`LOG_REDRAW_SECONDS`.  Outside a terminal the finished bar stays."""
+    notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
+    terminal = sys.stderr.isatty()
+    interval = 0.1 if notebook or terminal else LOG_REDRAW_SECONDS
+    return tqdm(total=total, initial=initial, desc=desc, disable=not enabled, unit="it", leave=not terminal,
+                mininterval=interval, maxinterval=max(10.0, interval))
 
 
 def _kept_fraction(masks: Masks) -> float:

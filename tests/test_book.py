@@ -139,6 +139,72 @@ def test_no_cdn_anywhere(built_book):
     assert not hits, f"CDN references in {hits}"
 
 
+#: MyST markup that reaches a page unparsed.  A role ({doc}`x`) shows as "{doc}" before the literal its backticks
+#: became; a directive fence (```{note}) as a code block of the "language" {note}; a colon fence (:::{note}) or a
+#: substitution ({{ x }}) as text.  Markdown that a notebook cell prints is parsed as MyST (_config.yml:
+#: nb_render_markdown_format), so none of these may be on any page.
+RAW_ROLE = re.compile(r"\{[a-z][\w:+-]*\}(?=`|<code\b|<span class=\"pre\">)")
+RAW_DIRECTIVE = re.compile(r"highlight-\{[^\"\s]*|language-\{[^\"\s]*")
+RAW_TEXT = re.compile(r"```\s*\{[a-z][^}]*\}|:::\s*\{[a-z][^}]*\}|\{\{[^{}\n]*\}\}")
+
+
+def raw_myst(page: str) -> list[str]:
+    """The unparsed MyST on an HTML page (scripts and styles left out: plotly's JSON is full of braces)."""
+    import html as html_module
+
+    page = re.sub(r"<(script|style|template)\b.*?</\1\s*>", " ", page, flags=re.S | re.I)
+    hits = [page[max(0, m.start() - 60):m.end() + 80] for m in RAW_ROLE.finditer(page)]
+    hits += RAW_DIRECTIVE.findall(page)
+    return hits + RAW_TEXT.findall(html_module.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def test_no_raw_myst_on_any_page(built_book):
+    """No built page shows MyST markup unparsed: every role a page or a cell's printed Markdown uses is parsed (the
+    paper-scale page printed "({doc}`reproduce`)" raw)."""
+    proc, html = built_book
+    assert proc.returncode == 0, _fail_msg(proc)
+    pages = sorted(html.rglob("*.html"))
+    assert len(pages) >= len(_toc_files())
+    raw = {p.relative_to(html).as_posix(): hits for p in pages if (hits := raw_myst(p.read_text(encoding="utf-8")))}
+    assert not raw, raw
+    assert 'href="reproduce.html' in (html / "book" / "paper.html").read_text(encoding="utf-8")  # the role's link
+
+
+def test_notebook_pages_have_a_binder_launch_button(built_book):
+    """Every notebook page (an .ipynb or a MyST notebook) links to itself on Binder (_config.yml: launch_buttons,
+    repository); a page of plain text has no such button.  A link only: nothing loads from Binder offline."""
+    import yaml
+
+    proc, html = built_book
+    assert proc.returncode == 0, _fail_msg(proc)
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    for source in sorted((REPO / "book").glob("*.*")):
+        if source.suffix not in (".ipynb", ".md"):
+            continue
+        page = (html / "book" / f"{source.stem}.html").read_text(encoding="utf-8")
+        link = (f"https://mybinder.org/v2/gh/{repo}/{config['repository']['branch']}"
+                f"?urlpath=lab/tree/book/{source.name}")
+        text = source.read_text(encoding="utf-8")
+        notebook = source.suffix == ".ipynb" or (text.startswith("---") and "kernelspec:" in text.split("---")[1])
+        assert (f'href="{link}"' in page) is notebook, (source.name, notebook)
+
+
+@pytest.mark.parametrize("markup, raw", [
+    ('see ({doc}<code class="docutils literal notranslate"><span class="pre">reproduce</span></code>)', True),
+    ("see ({ref}`x`)", True),
+    ('<div class="highlight-{note} notranslate"><pre>x</pre></div>', True),
+    ("<p>:::{admonition} x</p>", True),
+    ("<p>{{ goal }}</p>", True),
+    ("<p>```{note}</p>", True),
+    ('<a class="reference internal" href="reproduce.html"><span class="doc">reproduce</span></a>', False),
+    ("<p>{'a': 1}, f(x) = {x}, a set {1, 2}</p>", False),
+    ('<script>var a = {"data": [{"x": 1}]}; b = "{doc}`x`";</script>', False),
+])
+def test_raw_myst_detection(markup, raw):
+    assert bool(raw_myst(markup)) is raw
+
+
 def test_no_external_scripts_or_styles(built_book):
     proc, html = built_book
     assert proc.returncode == 0, _fail_msg(proc)

@@ -1,7 +1,13 @@
 """The command line: info, methods, presets, run (and its errors)."""
+import os
+import re
+from pathlib import Path
+
 import pytest
 
 from sparselib.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_info_resnet56_prints_spec_numbers(capsys):
@@ -19,7 +25,7 @@ def test_info_any_model_and_dataset(capsys):
 def test_methods_prints_the_overview(capsys):
     main(["methods"])
     out = capsys.readouterr().out
-    for name in ("dense", "imp", "gmp", "explicit", "schedule"):
+    for name in ("dense", "imp", "gmp", "explicit", "implicit", "prune-retrain", "schedule"):
         assert name in out
 
 
@@ -69,3 +75,119 @@ def test_speed_options_reach_the_run(tmp_path):
     (metrics,) = tmp_path.glob("smoke/*/metrics.json")
     m = json.loads(metrics.read_text())
     assert (m["precision"], m["channels_last"], m["compile"]) == ("bf16", True, "aot_eager")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every bad input to every subcommand, through the real command line: one line, non-zero, no traceback
+
+BAD_INPUTS = {
+    "info: unknown model": ["info", "nosuchnet"],
+    "info: unknown dataset": ["info", "resnet56", "--dataset", "nosuchdata"],
+    "info: width 0": ["info", "resnet56", "--width", "0"],
+    "info: width not a number": ["info", "resnet56", "--width", "wide"],
+    "info: width of a WideResNet": ["info", "wrn28_10", "--width", "8"],
+    "info: no model": ["info"],
+    "run: unknown preset": ["run", "--preset", "nosuch"],
+    "run: unknown method": ["run", "--preset", "smoke", "--method", "magic"],
+    "run: sparsity out of range": ["run", "--preset", "smoke", "--method", "gmp", "--sparsity", "1.5"],
+    "run: sparsity not a number": ["run", "--preset", "smoke", "--method", "gmp", "--sparsity", "most"],
+    "run: sparsity for dense": ["run", "--preset", "smoke", "--sparsity", "0.5"],
+    "run: negative seed": ["run", "--preset", "smoke", "--seed", "-1"],
+    "run: seed not a number": ["run", "--preset", "smoke", "--seed", "x"],
+    "run: --arg unknown key": ["run", "--preset", "smoke", "--method", "imp", "--sparsity", "0.9", "--arg", "nokey=1"],
+    "run: --arg bad value": ["run", "--preset", "smoke", "--method", "imp", "--sparsity", "0.9", "--arg",
+                             "schedule=xyz"],
+    "run: --arg bad type": ["run", "--preset", "smoke", "--method", "gsm", "--sparsity", "0.9", "--arg",
+                            "momentum=fast"],
+    "run: --arg without =": ["run", "--preset", "smoke", "--method", "imp", "--sparsity", "0.9", "--arg", "n_phases"],
+    "run: --set unknown field": ["run", "--preset", "smoke", "--set", "colour=red"],
+    "run: --set bad value": ["run", "--preset", "smoke", "--set", "epochs=many"],
+    "run: --set without =": ["run", "--preset", "smoke", "--set", "epochs"],
+    "run: --precision": ["run", "--preset", "smoke", "--precision", "fp8"],
+    "run: --compile empty": ["run", "--preset", "smoke", "--compile", ""],
+    "run: --device unknown": ["run", "--preset", "smoke", "--device", "quantum"],
+    "run: --device absent GPU": ["run", "--preset", "smoke", "--device", "cuda:99"],
+    "run: --threads 0": ["run", "--preset", "smoke", "--threads", "0"],
+    "run: --results is a file": ["run", "--preset", "smoke", "--results", "{file}"],
+    "run: --data missing": ["run", "--preset", "mini", "--data", "{tmp}/nowhere"],
+    "run: unknown option": ["run", "--preset", "smoke", "--colour", "red"],
+    "sweep: unknown preset": ["sweep", "nosuch"],
+    "sweep: no preset": ["sweep"],
+    "sweep: unknown --methods": ["sweep", "smoke", "--methods", "imp,magic", "--dry-run"],
+    "sweep: empty --methods": ["sweep", "smoke", "--methods", ",", "--dry-run"],
+    "sweep: negative --workers": ["sweep", "smoke", "--workers", "-1"],
+    "sweep: unreachable --scheduler": ["sweep", "smoke", "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout",
+                                       "0.5"],
+    "sweep: malformed --scheduler": ["sweep", "smoke", "--scheduler", "nonsense", "--connect-timeout", "0.5"],
+    "sweep: zero --connect-timeout": ["sweep", "smoke", "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout",
+                                      "0"],
+    "sweep: --resources without =": ["sweep", "smoke", "--resources", "GPU"],
+    "sweep: --resources not a number": ["sweep", "smoke", "--resources", "GPU=one"],
+    "sweep: --resources negative": ["sweep", "smoke", "--resources", "GPU=-1"],
+    "sweep: --results is a file": ["sweep", "smoke", "--results", "{file}", "--workers", "0"],
+    "sweep: --data missing": ["sweep", "mini", "--data", "{tmp}/nowhere", "--workers", "0"],
+    "methods: unknown name": ["methods", "nosuch"],
+    "methods: two names": ["methods", "gsm", "imp"],
+    "presets: an argument": ["presets", "mini"],
+    "no subcommand": [],
+    "unknown subcommand": ["train"],
+}
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory):
+    """Every case of BAD_INPUTS through the real command line (a subprocess each, a few at a time):
+    ``{case: (completed process, its results folder)}``."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    def execute(case):
+        tmp = tmp_path_factory.mktemp("bad-input")
+        file = tmp / "a-file"
+        file.write_text("not a folder")
+        results = tmp / "results"
+        argv = [a.format(tmp=tmp, file=file) for a in BAD_INPUTS[case]]
+        if argv and argv[0] in ("run", "sweep") and "--results" not in argv:
+            argv += ["--results", str(results)]
+        proc = subprocess.run([sys.executable, "-m", "sparselib", *argv], capture_output=True, text=True,
+                              timeout=120, cwd=tmp, env={**os.environ, "PYTHONPATH": str(REPO)})
+        return case, (proc, results)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(execute, BAD_INPUTS))
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_error_line(case, bad_input_runs):
+    """Exit status non-zero, stderr exactly one line starting with "error:", no traceback, and nothing written to
+    the results folder."""
+    proc, results = bad_input_runs[case]
+    assert proc.returncode != 0, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert not results.exists() or not any(results.rglob("*.json")), list(results.rglob("*"))
+
+
+def test_methods_table_reads_at_100_columns(capsys):
+    main(["methods"])
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    from sparselib.methods import ordered_methods
+
+    names = [line.split()[0] for line in out.splitlines()[1:] if line.strip()][:len(ordered_methods())]
+    assert names == [c.name for c in ordered_methods()]  # the registry's order, one line each
+    assert "methods NAME" in out
+
+
+def test_methods_name_shows_one_method_in_detail(capsys):
+    main(["methods", "gsm"])
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    assert out.startswith("gsm (GSM): Global Sparse Momentum")
+    assert re.search(r"^  momentum +0\.99$", out, re.M)  # hyper-parameter and default
+    assert re.search(r"what the study searches:\n  momentum +0\.9, 0\.99, 0\.995$", out, re.M)
+    assert re.search(r"^reference +Ding et al\. 2019$", out, re.M)
+    assert re.search(r"^family +pruning-stable$", out, re.M)
+    assert re.search(r"^sparsity +explicit", out, re.M)

@@ -1,27 +1,111 @@
 """The notebooks: the papermill one runs a run through the library (it holds no training logic of its own); the
 widgets one executes headless and its callbacks re-plot what the filters keep."""
 import json
+import os
 import re
 from pathlib import Path
 
+import nbformat
 import papermill
+import pytest
 
 from sparselib.presets import get_preset
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "train.ipynb"
 
 
-def test_papermill_train_notebook_makes_the_run(tmp_path):
-    out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
-                               parameters={"method": "gmp", "sparsity": 0.95, "preset": "smoke",
-                                           "results": str(tmp_path / "results")})
-    cfg = get_preset("smoke").config("gmp", 0.95)
-    metrics = json.loads((tmp_path / "results" / "smoke" / cfg.run_id / "metrics.json").read_text())
+@pytest.fixture(scope="module")
+def papermill_run(tmp_path_factory):
+    """train.ipynb executed by papermill (a smoke GMP run, with the live progress bar on, as in JupyterLab):
+    ``(the executed notebook, its results root, the run's config)``."""
+    tmp = tmp_path_factory.mktemp("papermill")
+    out = tmp / "out.ipynb"
+    with pytest.MonkeyPatch.context() as mp:  # the kernel imports this checkout's sparselib
+        mp.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+        papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
+                                   parameters={"method": "gmp", "sparsity": 0.95, "preset": "smoke",
+                                               "results": str(tmp / "results")})
+    return nbformat.read(out, as_version=4), tmp / "results", get_preset("smoke").config("gmp", 0.95)
+
+
+def test_papermill_train_notebook_makes_the_run(papermill_run):
+    nb, results, cfg = papermill_run
+    metrics = json.loads((results / "smoke" / cfg.run_id / "metrics.json").read_text())
     assert abs(metrics["sparsity_prunable"] - 0.95) < 1e-3
-    assert cfg.run_id in out.read_text()
+    assert cfg.run_id in json.dumps(nb)
     code = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
     assert "backward" not in code and "optimizer" not in code  # the library trains, not the notebook
+
+
+def _outputs(nb) -> list:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def test_papermill_output_is_readable(papermill_run):
+    """What papermill records (and prints with --log-output): the progress bar is tqdm's notebook widget (live in
+    JupyterLab; one display here, not one output per step), one line per epoch, and no stderr."""
+    nb, _, cfg = papermill_run
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) == 1 and cfg.run_id in widgets[0]["data"]["text/plain"]  # the bar, shown once
+    assert "widgets" in nb.metadata  # its final state is saved with the notebook
+    streams = [o for o in outputs if o.output_type == "stream"]
+    assert not [o for o in streams if o.name == "stderr"], [o.text for o in streams if o.name == "stderr"]
+    text = "".join(o.text for o in streams)
+    epochs = get_preset("smoke").base.epochs
+    assert re.findall(r"^epoch (\d+)/(\d+): loss", text, re.M) == [(str(e), str(epochs)) for e in range(1, epochs + 1)]
+    assert len(text.splitlines()) < 40, text  # the method list, a start line, the epochs, an end line, the folder
+
+
+def test_papermill_notebook_shows_the_run(papermill_run):
+    """The notebook ends with the run's report: key numbers in %, in a fixed order; the training figure (accuracy,
+    learning rate, sparsity per epoch) and the per-layer figure, each for JupyterLab and for a static page."""
+    nb, results, cfg = papermill_run
+    outputs = _outputs(nb)
+    summary = [o["data"] for o in outputs if "sparselib-run-summary" in o.get("data", {}).get("text/html", "")]
+    assert len(summary) == 1
+    text = summary[0]["text/plain"]
+    metrics = json.loads((results / "smoke" / cfg.run_id / "metrics.json").read_text())
+    assert f"{100 * metrics['top1']:.2f} %" in text and f"{100 * metrics['sparsity_prunable']:.2f} % (goal 95 %)" in text
+    assert [line.split("  ")[0] for line in text.splitlines()][:4] == [
+        "run", "top-1 accuracy (test set)", "validation accuracy", "sparsity reached (prunable weights)"]
+    figures = [o["data"] for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert [f["application/vnd.plotly.v1+json"]["layout"]["meta"]["kind"] for f in figures] == ["training", "layers"]
+    assert all('class="plotly-graph-div"' in f["text/html"] for f in figures)  # what the static book shows
+    training = {t["name"] for t in figures[0]["application/vnd.plotly.v1+json"]["data"]}
+    assert {"validation", "test", "learning rate", "sparsity"} <= training
+    layers = figures[1]["application/vnd.plotly.v1+json"]["data"][0]
+    assert len(layers["y"]) == len(json.loads((results / "smoke" / cfg.run_id / "mask_stats.json").read_text()))
+
+
+def test_train_notebook_run_all_shows_a_committed_run(monkeypatch):
+    """Opened and run as it is (Run All, no papermill): the defaults show the committed `mini` dense run at once
+    (nothing is trained or written), and the methods are listed from the registry."""
+    import nbclient
+
+    from sparselib.methods import ordered_methods
+    from sparselib.results import REPO as RESULTS_REPO
+
+    cfg = get_preset("mini").config()
+    folder = RESULTS_REPO / "results" / "mini" / cfg.run_id
+    if not (folder / "metrics.json").exists():
+        pytest.skip(f"the committed mini dense run {cfg.run_id} is not in this checkout")
+    before = sorted(p.name for p in folder.iterdir())
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    listing = "".join(o.text for o in outputs if o.output_type == "stream")
+    for cls in ordered_methods():
+        assert re.search(rf"^{re.escape(cls.name)} +{re.escape(cls.label)} ", listing, re.M), cls.name
+    assert "already finished" in listing
+    assert sum("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs) == 2
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -201,3 +201,23 @@ def test_write_check_is_safe_when_two_processes_check_one_folder(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: check_writable(tmp_path / "smoke"), range(400)))
     assert list((tmp_path / "smoke").iterdir()) == []
+
+
+def test_progress_bar_written_to_a_log_is_a_few_lines(monkeypatch):
+    """A text progress bar that goes to a log, not a terminal (papermill where ipywidgets is missing, a redirected
+    stderr), is redrawn at most every LOG_REDRAW_SECONDS: a run of thousands of steps leaves a few lines, the last
+    one the finished bar.  (In a notebook kernel tqdm.auto gives the widget bar: test_notebook checks it.)"""
+    import io
+
+    import sparselib.train as train_module
+
+    log = io.StringIO()
+    monkeypatch.setattr(train_module.sys, "stderr", log)
+    bar = train_module.progress_bar(5000, 0, "gmp 0123456789ab")
+    for _ in range(5000):
+        bar.update(1)
+    bar.close()
+    draws = [d for d in log.getvalue().replace("\n", "\r").split("\r") if d.strip()]
+    assert len(draws) <= 3, draws
+    assert "5000/5000" in draws[-1]  # outside a terminal the finished bar stays
+    assert train_module.LOG_REDRAW_SECONDS >= 10
