@@ -83,11 +83,16 @@ def _runtime(a: argparse.Namespace, *, local: bool = True) -> Runtime:
     if local and a.data is not None and not a.download and not Path(a.data).expanduser().is_dir():
         raise ConfigError(f"--data {a.data}: no such folder")
     runtime = Runtime(results=str(results), device=a.device, data_root=a.data, download=a.download,
-                      progress=not a.no_progress, num_threads=a.threads, precision=a.precision,
-                      channels_last=a.channels_last, compile=a.compile)
+                      progress=not a.no_progress, num_threads=a.threads, compile=a.compile)
     if local:
         runtime.resolved_device()  # ConfigError for a device this machine does not have
     return runtime
+
+
+def _arithmetic(a: argparse.Namespace) -> dict[str, Any]:
+    """``--precision`` and ``--channels-last``: overrides of the setting's fields of the same names (part of a run's
+    identity: they change the numbers it produces)."""
+    return {k: v for k, v in (("precision", a.precision), ("channels_last", a.channels_last)) if v is not None}
 
 
 def cmd_info(a: argparse.Namespace) -> None:
@@ -112,7 +117,8 @@ def cmd_run(a: argparse.Namespace) -> None:
 
     try:
         preset = get_preset(a.preset)
-        cfg = preset.config(a.method, a.sparsity, a.seed, _pairs(a.arg, "--arg"), **_pairs(a.set, "--set"))
+        cfg = preset.config(a.method, a.sparsity, a.seed, _pairs(a.arg, "--arg"),
+                            **{**_pairs(a.set, "--set"), **_arithmetic(a)})
         runtime = _runtime(a)
     except (ConfigError, ValueError, TypeError) as e:
         raise _error(e) from None
@@ -136,6 +142,8 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     except ValueError as e:
         raise _error(e) from None
     configs = preset.configs()
+    if _arithmetic(a):
+        configs = [c.replace(**_arithmetic(a)) for c in configs]
     if a.methods is not None:
         wanted = {m.strip() for m in a.methods.split(",") if m.strip()}
         unknown = wanted - {c.method for c in configs}
@@ -209,11 +217,13 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--download", action="store_true", help="allow downloading CIFAR (needs torchvision+network)")
         s.add_argument("--threads", type=_POSITIVE_INT, default=None, help="torch CPU threads")
         s.add_argument("--no-progress", action="store_true", help="no progress bar")
-        s.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                       help="bf16: autocast the forward passes (GPU speed option; weights stay fp32)")
-        s.add_argument("--channels-last", action="store_true", help="NHWC memory layout (GPU speed option)")
+        s.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="override the setting's precision; bf16 autocasts the forward passes (weights stay fp32)")
+        s.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="override the setting's memory layout: NHWC (--channels-last) or not")
         s.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
-                       help="torch.compile the training forward pass (default backend: inductor)")
+                       help="torch.compile the training forward pass (default backend: inductor; a speed option, "
+                            "not part of a run's identity)")
 
     s = sub.add_parser("run", help="run one experiment (skipped if finished, resumed if interrupted)")
     s.add_argument("--preset", default="mini")

@@ -49,6 +49,9 @@ class RunConfig:
     test_subset: int | None = None
     val_fraction: float = 0.1
     augment: bool = True                    # the dataset's train augmentation (crop, flip, rotation); False: none
+    # --- arithmetic: both change the numbers a run produces, so both are part of what a run is ---
+    precision: str = "fp32"                 # fp32 | bf16 (autocast of forward passes; weights, optimizer, masks fp32)
+    channels_last: bool = False             # NHWC memory layout of the model and its inputs
     # --- dense training (Table 2) ---
     epochs: int = 10
     batch_size: int = 128
@@ -60,6 +63,9 @@ class RunConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 1e-4
+    #: BatchNorm recalibration: after every pruning step and after the final hard prune, re-estimate BatchNorm's
+    #: running statistics on this many training images (no gradient step; 0: off)
+    bn_recalibration: int = 0
     # --- the method ---
     method: str = BASELINE
     goal_sparsity: float = 0.0
@@ -87,6 +93,10 @@ class RunConfig:
             _fail("goal_sparsity", self.goal_sparsity, "must lie in [0, 1), e.g. 0.9 for 90 % of the weights pruned")
         for name in ("epochs", "batch_size"):
             _positive_int(name, getattr(self, name))
+        if self.precision not in PRECISIONS:
+            _fail("precision", self.precision, f"choose one of {', '.join(PRECISIONS)}")
+        if not isinstance(self.channels_last, bool):
+            _fail("channels_last", self.channels_last, "must be true or false")
         if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
             _fail("lr", self.lr, "must be a positive number")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -95,6 +105,9 @@ class RunConfig:
             _fail("warmup_epochs", self.warmup_epochs, f"must lie in [0, epochs={self.epochs})")
         if any(not 0 < m < self.epochs for m in self.lr_milestones):
             _fail("lr_milestones", self.lr_milestones, f"each milestone must lie in (0, epochs={self.epochs})")
+        if isinstance(self.bn_recalibration, bool) or not isinstance(self.bn_recalibration, int) \
+                or self.bn_recalibration < 0:
+            _fail("bn_recalibration", self.bn_recalibration, "must be an integer >= 0 (training images; 0: off)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             _fail("seed", self.seed, "must be an integer >= 0")
         if self.method_version is not None:
@@ -151,19 +164,13 @@ class Runtime:
     download: bool = False
     progress: bool = True
     num_threads: int | None = None
-    # speed options (recorded in each run's metrics.json; they change the arithmetic, not the experiment)
-    precision: str = "fp32"                 # fp32 | bf16 (autocast of the forward passes; weights stay fp32)
-    channels_last: bool = False             # NHWC memory layout for model and inputs (faster convolutions on GPUs)
+    # A speed option that leaves the arithmetic as it is (recorded in each run's metrics.json).  Precision and memory
+    # layout are not here: they change the numbers, so they are fields of the RunConfig.
     compile: str | None = None              # torch.compile backend for the training forward pass, e.g. "inductor"
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            _fail("precision", self.precision, f"choose one of {', '.join(PRECISIONS)}")
         if self.compile is not None and (not isinstance(self.compile, str) or not self.compile):
             _fail("compile", self.compile, "a torch.compile backend name such as 'inductor', or None")
-
-    def speed_options(self) -> dict:
-        return {"precision": self.precision, "channels_last": self.channels_last, "compile": self.compile}
 
     def resolved_device(self):
         """The torch device to run on; ConfigError for a name that is not a device or a GPU this machine lacks."""

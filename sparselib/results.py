@@ -11,12 +11,14 @@ import pandas as pd
 
 from .config import BASELINE
 from .storage import RunFolder
+from .timing import TRAIN_TIME_KEYS, time_basis
 
 REPO = Path(__file__).resolve().parents[1]
 
 COLUMNS = ["setting", "dataset", "model", "method", "schedule", "goal_sparsity", "sparsity_prunable",
            "sparsity_total", "top1", "val_top1", "theoretical_speedup", "epochs_total", "wall_time_s",
-           "pipeline_time_s", "relative_time", "seed", "run_id", "config_id", "dense_run_id", "method_args", "device"]
+           "pipeline_time_s", "relative_time", "relative_wall_time", "time_basis", "seed", "run_id", "config_id",
+           "dense_run_id", "method_args", "device"]
 
 
 def config_id(cfg: dict) -> str:
@@ -40,9 +42,12 @@ def finished_folders(path: str | Path) -> list[RunFolder]:
 def collect_runs(path: str | Path) -> pd.DataFrame:
     """All finished runs (folders with ``metrics.json``) under ``path``, one row each, columns :data:`COLUMNS` first.
 
-    ``pipeline_time_s`` = the run's training wall time plus that of the dense run it started from (IMP, IMP+);
-    ``relative_time`` = pipeline time / the wall time of the dense run of the same setting and seed (NaN when a
-    needed run is not in the table).  Wall times exclude evaluation.
+    ``pipeline_time_s`` = the run's training time plus that of the dense run it started from (IMP, IMP+);
+    ``relative_time`` = pipeline time / the training time of the dense run of the same setting and seed (NaN when a
+    needed run is not in the table).  Times exclude evaluation.  Both are on the clock in ``time_basis``
+    (:func:`sparselib.timing.time_basis`): the GPU's time when all runs involved ran on CUDA and recorded it, the
+    process's CPU time when all ran on one CPU thread (robust to other work on the machine), else wall time;
+    ``relative_wall_time`` is the same ratio on wall time, for every run.
     """
     rows = []
     for folder in finished_folders(path):
@@ -54,17 +59,41 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
-    wall = df.set_index("run_id")["wall_time_s"]
-    if "reference_run_id" not in df:
-        df["reference_run_id"] = None
-    # IMP's pipeline includes the dense run it started from; derived here, so re-measuring that run updates it
-    df["pipeline_time_s"] = [t + (wall.get(r, math.nan) if isinstance(r, str) else 0.0)
-                             for t, r in zip(df["wall_time_s"], df["reference_run_id"])]
-    dense = df.loc[df["method"] == BASELINE].set_index("run_id")["wall_time_s"]
-    df["relative_time"] = [t / dense[d] if d in dense.index and dense[d] > 0 else math.nan
-                           for t, d in zip(df["pipeline_time_s"], df["dense_run_id"])]
+    for column in ("reference_run_id", "train_cpu_s", "train_device_s", "threads"):
+        if column not in df:
+            df[column] = None
+    _relative_times(df)
     rest = [c for c in df.columns if c not in COLUMNS]
     return df[COLUMNS + rest].sort_values(["setting", "method", "goal_sparsity", "seed"], ignore_index=True)
+
+
+def _relative_times(df: pd.DataFrame) -> None:
+    """Add ``time_basis``, ``pipeline_time_s``, ``relative_time`` and ``relative_wall_time`` (see
+    :func:`collect_runs`).  IMP's pipeline includes the dense run it started from; derived here, so re-measuring that
+    run updates it."""
+    records = df.set_index("run_id")
+    basis = {rid: time_basis(m) for rid, m in records[["device", "threads", "train_cpu_s", "train_device_s"]]
+             .to_dict("index").items()}
+    dense_ids = set(df.loc[df["method"] == BASELINE, "run_id"])
+
+    def seconds(rid: str, clock: str) -> float:
+        value = records.at[rid, TRAIN_TIME_KEYS[clock]] if rid in records.index else None
+        return float(value) if value is not None and not pd.isna(value) else math.nan
+
+    out = {"time_basis": [], "pipeline_time_s": [], "relative_time": [], "relative_wall_time": []}
+    for rid, ref, dense in zip(df["run_id"], df["reference_run_id"], df["dense_run_id"]):
+        involved = [rid] + ([ref] if isinstance(ref, str) else []) + ([dense] if dense in dense_ids else [])
+        kinds = {basis.get(r, "wall") for r in involved}
+        clock = kinds.pop() if len(kinds) == 1 else "wall"
+        for key, c in (("relative_time", clock), ("relative_wall_time", "wall")):
+            pipeline = seconds(rid, c) + (seconds(ref, c) if isinstance(ref, str) else 0.0)
+            base = seconds(dense, c) if dense in dense_ids else math.nan
+            out[key].append(pipeline / base if base > 0 else math.nan)
+            if key == "relative_time":
+                out["pipeline_time_s"].append(pipeline)
+        out["time_basis"].append(clock)
+    for key, values in out.items():
+        df[key] = values
 
 
 def dense_baseline(runs: pd.DataFrame) -> pd.DataFrame:

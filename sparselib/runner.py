@@ -135,7 +135,7 @@ def _run_locked(r: Resolved, runtime: Runtime, folder: RunFolder, log: Callable[
             on_checkpoint(epoch)
 
     trainer = Trainer(cfg, r.build(), model_for(cfg, data.info), data, folder, device, reference=reference,
-                      progress=runtime.progress, on_epoch=on_epoch, **runtime.speed_options())
+                      progress=runtime.progress, on_epoch=on_epoch, compile=runtime.compile)
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
@@ -163,7 +163,7 @@ def _reference(dense_cfg: RunConfig, runtime: Runtime, log) -> Reference:
                        f"results were copied without checkpoints. Move that folder away to retrain it, or copy them "
                        f"back.")
     return Reference(state_dict=folder.load_final(), lrs=folder.read_lrs(), epochs=dense_metrics["epochs"],
-                     run_id=folder.run_id)
+                     run_id=folder.run_id, val_top1=dense_metrics.get("val_top1"))
 
 
 def _finish(r: Resolved, folder: RunFolder, trainer: Trainer, result: dict[str, Any], data: DataBundle,
@@ -198,12 +198,18 @@ def _finish(r: Resolved, folder: RunFolder, trainer: Trainer, result: dict[str, 
         "prunable": sum(p.numel() for p in masks.params),
         "epochs": result["epochs"],
         "epochs_total": result["epochs"] + dense_epochs,
-        "wall_time_s": result["train_time_s"],
+        # training time (evaluation excluded) on three clocks: wall, this process's CPU, the GPU's (CUDA only)
+        "wall_time_s": result["train"].wall, "train_cpu_s": result["train"].cpu,
+        "train_device_s": result["train"].device,
+        "eval_time_s": result["eval"].wall, "eval_cpu_s": result["eval"].cpu, "eval_device_s": result["eval"].device,
+        "threads": result["threads"],
         "reference_run_id": reference.run_id if reference else None,  # the dense run it started from
-        "eval_time_s": result["eval_time_s"],
         "dense_run_id": _baseline_id(cfg),
         "device": str(s.device),
-        "precision": s.precision, "channels_last": s.channels_last, "compile": trainer.compile,
+        "precision": cfg.precision, "channels_last": cfg.channels_last, "compile": trainer.compile,
+        # the final prune (the last pruning step that removed weights, else the final hard prune at the end):
+        # validation accuracy right before and after it, and the relative norm of what it removed
+        **{f"final_prune_{k}": v for k, v in result["final_prune"].items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     folder.write_metrics(metrics)

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import contextlib
-import time
+import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from .config import RunConfig
 from .data import TensorLoader
 from .masks import Masks
 from .schedules import dense_schedule
+from .timing import PhaseTime, Stopwatch
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16}  # precision -> autocast dtype of forward and loss; weights stay fp32
 
@@ -27,6 +28,7 @@ class Reference:
     lrs: list[float]          # the learning rate of every iteration of the dense run, as recorded
     epochs: int
     run_id: str
+    val_top1: float | None = None  # the dense run's final validation accuracy (before a method's first prune)
 
     @classmethod
     def from_weights(cls, state_dict: dict[str, torch.Tensor], dense_cfg: RunConfig, iters_per_epoch: int,
@@ -57,9 +59,30 @@ class TrainState:
     epoch: int = 0
     step: int = 0
     lr_log: list[float] = field(default_factory=list)
-    eval_seconds: float = 0.0   # time spent evaluating, wherever it happens; never counted as training time
-    precision: str = "fp32"
-    channels_last: bool = False
+    #: time spent evaluating, wherever it happens (in hooks too); never counted as training time
+    eval_watch: Stopwatch | None = None
+    #: the last validation accuracy measured (at the start: the dense run's, for a method that starts from it)
+    last_val: float | None = None
+    #: one entry per pruning step: epoch, validation accuracy right before and right after, relative norm removed
+    prune_events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.eval_watch is None:
+            self.eval_watch = Stopwatch(self.device)
+        if self.last_val is None and self.reference is not None:
+            self.last_val = self.reference.val_top1
+
+    @property
+    def precision(self) -> str:
+        return self.cfg.precision
+
+    @property
+    def channels_last(self) -> bool:
+        return self.cfg.channels_last
+
+    @property
+    def eval_time(self) -> PhaseTime:
+        return self.eval_watch.total
 
     def autocast(self):
         """The context of every forward pass: bf16 autocast when ``precision='bf16'``, else nothing."""
@@ -74,14 +97,68 @@ class TrainState:
     @torch.no_grad()
     def evaluate(self, split: str) -> float:
         """Top-1 accuracy (fraction) on ``split`` ('val' or 'test'); NaN for an empty split."""
-        t = time.perf_counter()
-        with self.autocast():
-            acc = evaluate(self.model, self.loaders[split], self.device, self.inputs)[0]  # ends with a host sync
-        self.eval_seconds += time.perf_counter() - t
-        return acc
+        with self.eval_watch(), self.autocast():
+            return evaluate(self.model, self.loaders[split], self.device, self.inputs)[0]  # ends with a host sync
+
+    def record_prune(self, removed_norm: float, *, measure: bool = True) -> dict[str, Any]:
+        """Call right after a pruning step (before any training on the pruned model): recalibrates BatchNorm if the
+        setting asks for it, records the step — the validation accuracy right before (the last one measured) and,
+        with ``measure``, right after it (and, with recalibration, also before it), and ``removed_norm`` =
+        ‖θ − θ_pruned‖₂ / ‖θ‖₂ — and returns the columns for this epoch's history row."""
+        event: dict[str, Any] = {"epoch": self.epoch + 1, "val_before": self.last_val,
+                                 "removed_norm": float(removed_norm)}
+        if measure and self.cfg.bn_recalibration:
+            event["val_after_raw"] = self.evaluate("val")
+        self.recalibrate_bn()
+        event["val_after"] = self.evaluate("val") if measure else None
+        self.prune_events.append(event)
+        row: dict[str, Any] = {"pre_prune_val_acc": self.last_val, "pruned_norm": float(removed_norm)}
+        if measure:
+            row["pruned_val_acc"] = event["val_after"]
+            if "val_after_raw" in event:
+                row["pruned_val_acc_raw"] = event["val_after_raw"]
+        return row
+
+    @torch.no_grad()
+    def recalibrate_bn(self) -> None:
+        """Re-estimate every BatchNorm layer's running mean and variance on the calibration images (the setting's
+        ``bn_recalibration`` training images, a fixed class-balanced sample, not augmented): statistics reset, then
+        one pass in training mode with a cumulative average (``momentum=None``), no gradient step.  Only the
+        BatchNorm layers are in training mode meanwhile (dropout stays off).  No-op when the setting's
+        ``bn_recalibration`` is 0 or the model has no BatchNorm."""
+        if not self.cfg.bn_recalibration:
+            return
+        bns = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not bns:
+            return
+        modes = {m: m.training for m in self.model.modules()}
+        momenta = [bn.momentum for bn in bns]
+        self.model.eval()
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+            bn.train()
+        with self.eval_watch(), self.autocast():
+            for x, _ in self.loaders["calibration"]:
+                self.model(self.inputs(x))
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        for m, training in modes.items():
+            m.train(training)
 
     def reset_momentum(self) -> None:
         self.optimizer.state.clear()
+
+
+def relative_change(before: list[torch.Tensor], after: list[torch.Tensor]) -> float:
+    """‖before − after‖₂ / ‖before‖₂ over lists of tensors (0 for an all-zero ``before``)."""
+    num = den = 0.0
+    with torch.no_grad():
+        for b, a in zip(before, after):
+            b64 = b.detach().double()
+            num += float((b64 - a.detach().double()).square().sum())
+            den += float(b64.square().sum())
+    return math.sqrt(num / den) if den > 0 else 0.0
 
 
 @torch.no_grad()

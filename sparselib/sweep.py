@@ -267,7 +267,7 @@ def _run_notebook(cfg: RunConfig, runtime: Runtime) -> tuple[dict[str, Any], boo
     partial = folder.path / f".run-{os.getpid()}.partial.ipynb"
     params = {"config": cfg.to_dict(), "results": str(Path(runtime.results).resolve()), "device": runtime.device,
               "data_root": runtime.data_root, "download": runtime.download, "num_threads": runtime.num_threads,
-              "progress": runtime.progress, **runtime.speed_options()}
+              "progress": runtime.progress, "compile": runtime.compile}
     try:
         pm.execute_notebook(str(NOTEBOOK), str(partial), parameters=params, kernel_name="python3",
                             progress_bar=False, log_output=False, cwd=str(NOTEBOOK.parent))

@@ -68,13 +68,18 @@ def test_run_twice_second_is_a_no_op(tmp_path, capsys):
 
 def test_speed_options_reach_the_run(tmp_path):
     import json
+    import warnings
 
-    main(["run", "--preset", "smoke", "--method", "dense", "--set", "epochs=1", "--set", "lr_milestones=[]",
-          "--results", str(tmp_path), "--no-progress", "--device", "cpu", "--precision", "bf16", "--channels-last",
-          "--compile", "aot_eager"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # bf16 may be emulated on this CPU (test_speed checks that)
+        main(["run", "--preset", "smoke", "--method", "dense", "--set", "epochs=1", "--set", "lr_milestones=[]",
+              "--results", str(tmp_path), "--no-progress", "--device", "cpu", "--precision", "bf16",
+              "--channels-last", "--compile", "aot_eager"])
     (metrics,) = tmp_path.glob("smoke/*/metrics.json")
     m = json.loads(metrics.read_text())
     assert (m["precision"], m["channels_last"], m["compile"]) == ("bf16", True, "aot_eager")
+    cfg = json.loads((metrics.parent / "config.json").read_text())
+    assert (cfg["precision"], cfg["channels_last"]) == ("bf16", True)  # part of the run's configuration
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_fits_budget_says_what_the_runs_train():
     from sparselib.resolve import resolve
 
     seen = set()
-    for cfg in get_preset("mini").configs():
+    for cfg in get_preset("smoke").configs() + get_preset("mini").configs():  # smoke: every registered method
         r = resolve(cfg)
         epochs = r.build().total_epochs() + (r.reference.epochs if r.reference else 0)
         assert (epochs <= cfg.epochs) == r.method.fits_budget, (cfg.method, epochs, cfg.epochs)

@@ -171,7 +171,7 @@ def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monke
     from types import SimpleNamespace
 
     import sparselib.state as state_module
-    import sparselib.train as train_module
+    import sparselib.timing as timing_module
 
     run(dense_config(SMOKE.config("imp_plus", 0.9)), rt(tmp_path))
     clock = {"t": 0.0}
@@ -181,14 +181,15 @@ def test_evaluation_inside_hooks_is_not_counted_as_training_time(tmp_path, monke
         clock["t"] += 1000.0  # every evaluation "takes" 1000 s; nothing else advances the clock
         return real_evaluate(*args, **kwargs)
 
-    fake_time = SimpleNamespace(perf_counter=lambda: clock["t"])
-    monkeypatch.setattr(train_module, "time", fake_time)
-    monkeypatch.setattr(state_module, "time", fake_time)
+    fake_time = SimpleNamespace(perf_counter=lambda: clock["t"], process_time=lambda: clock["t"] / 2)
+    monkeypatch.setattr(timing_module, "time", fake_time)
     monkeypatch.setattr(state_module, "evaluate", slow_evaluate)
     metrics = run(SMOKE.config("imp_plus", 0.9), rt(tmp_path))
-    assert metrics["wall_time_s"] == 0.0
-    # 2 phases x (val + test after pruning) + per epoch (val, test at phase ends) + final (test, val)
-    assert metrics["eval_time_s"] == 1000.0 * (2 * 2 + 2 * 2 + 2)
+    assert metrics["wall_time_s"] == 0.0 and metrics["train_cpu_s"] == 0.0
+    # 2 phases x validation right after pruning + validation after each of the 2 epochs + final (val, test): the
+    # test set only once, at the end
+    assert metrics["eval_time_s"] == 1000.0 * (2 + 2 + 2)
+    assert metrics["eval_cpu_s"] == 500.0 * (2 + 2 + 2)
 
 
 def test_write_check_is_safe_when_two_processes_check_one_folder(tmp_path):

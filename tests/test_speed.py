@@ -5,6 +5,7 @@ The options are exercised on the CPU here (autocast and channels_last work there
 same code on a GPU when there is one.
 """
 import collections
+import warnings
 
 import pytest
 import torch
@@ -34,13 +35,15 @@ def _check_sparse_run(cfg, runtime, metrics):
 
 @pytest.mark.parametrize("method,sparsity", [("gmp", 0.9), ("dpf", 0.9), ("str", 0.0)])
 def test_bf16_channels_last_runs_keep_the_sparsity_invariant(tmp_path, method, sparsity):
-    cfg = SMOKE.config(method, sparsity)
-    runtime = Runtime(results=str(tmp_path), progress=False, device="cpu", precision="bf16", channels_last=True)
-    metrics = run(cfg, runtime, log=lambda *_: None)
+    cfg = SMOKE.config(method, sparsity, precision="bf16", channels_last=True)
+    runtime = Runtime(results=str(tmp_path), progress=False, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # this CPU may emulate bf16 (test_bf16_warning covers it)
+        metrics = run(cfg, runtime, log=lambda *_: None)
     assert (metrics["precision"], metrics["channels_last"], metrics["compile"]) == ("bf16", True, None)
     if sparsity:
         _check_sparse_run(cfg, runtime, metrics)
-    fp32 = run(cfg, Runtime(results=str(tmp_path / "fp32"), progress=False, device="cpu"), log=lambda *_: None)
+    fp32 = run(SMOKE.config(method, sparsity), runtime, log=lambda *_: None)
     # smoke's test set has 256 images: bf16 rounding moves a few of them (measured: 0.4-4 points)
     assert abs(metrics["top1"] - fp32["top1"]) < 0.1
     assert abs(metrics["sparsity_prunable"] - fp32["sparsity_prunable"]) < 0.01
@@ -48,11 +51,12 @@ def test_bf16_channels_last_runs_keep_the_sparsity_invariant(tmp_path, method, s
 
 def test_channels_last_fp32_gives_the_same_model_up_to_rounding(tmp_path):
     cfg = SMOKE.config("dense").replace(epochs=1, lr_milestones=())
-    a = run(cfg, Runtime(results=str(tmp_path / "a"), progress=False, device="cpu"), log=lambda *_: None)
-    b = run(cfg, Runtime(results=str(tmp_path / "b"), progress=False, device="cpu", channels_last=True),
-            log=lambda *_: None)
-    wa = load_torch(run_dir(cfg, Runtime(results=str(tmp_path / "a"))) / "final.pt")
-    wb = load_torch(run_dir(cfg, Runtime(results=str(tmp_path / "b"))) / "final.pt")
+    runtime = Runtime(results=str(tmp_path), progress=False, device="cpu")
+    a = run(cfg, runtime, log=lambda *_: None)
+    b = run(cfg.replace(channels_last=True), runtime, log=lambda *_: None)
+    assert cfg.replace(channels_last=True).run_id != cfg.run_id  # the layout is part of what a run is
+    wa = load_torch(run_dir(cfg, runtime) / "final.pt")
+    wb = load_torch(run_dir(cfg.replace(channels_last=True), runtime) / "final.pt")
     assert all(torch.allclose(wa[k].float(), wb[k].float(), atol=1e-3) for k in wa)
     assert abs(a["top1"] - b["top1"]) <= 0.02
 
@@ -72,10 +76,38 @@ def test_compiled_forward_trains_like_eager(tmp_path):
 
 
 def test_bad_speed_options_fail_early():
-    with pytest.raises(ConfigError, match="precision"):
-        Runtime(precision="fp16")
+    with pytest.raises(ConfigError, match="precision='fp16' is invalid: choose one of fp32, bf16"):
+        SMOKE.config("dense", precision="fp16")
+    with pytest.raises(ConfigError, match="channels_last"):
+        SMOKE.config("dense", channels_last="yes")
     with pytest.raises(ConfigError, match="compile"):
         Runtime(compile="")
+
+
+def test_precision_and_layout_are_setting_fields_whose_defaults_keep_run_ids():
+    """fp32 / contiguous are the defaults, so no run made before these became fields moves; anything else is a
+    different run."""
+    cfg = SMOKE.config("gmp", 0.9)
+    assert "precision" not in cfg.non_default() and "channels_last" not in cfg.non_default()
+    ids = {cfg.run_id, cfg.replace(precision="bf16").run_id, cfg.replace(channels_last=True).run_id}
+    assert len(ids) == 3
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_once(monkeypatch):
+    import sparselib.train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(train_module, "_bf16_warned", False)
+    with pytest.warns(RuntimeWarning, match="emulates it"):
+        train_module.warn_if_bf16_is_emulated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_module.warn_if_bf16_is_emulated()  # once per process
+    monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_module, "_bf16_warned", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_module.warn_if_bf16_is_emulated()  # native bf16: nothing to say
 
 
 def _count_host_syncs(monkeypatch) -> list[str]:
@@ -180,9 +212,8 @@ class _NoBar:
 
 @cuda
 def test_cuda_bf16_channels_last_compiled_run(tmp_path):
-    cfg = SMOKE.config("gmp", 0.9)
-    runtime = Runtime(results=str(tmp_path), progress=False, device="cuda", precision="bf16", channels_last=True,
-                      compile="inductor")
+    cfg = SMOKE.config("gmp", 0.9, precision="bf16", channels_last=True)
+    runtime = Runtime(results=str(tmp_path), progress=False, device="cuda", compile="inductor")
     metrics = run(cfg, runtime, log=lambda *_: None)
     assert metrics["device"].startswith("cuda")
     _check_sparse_run(cfg, runtime, metrics)

@@ -90,6 +90,12 @@ def _subset(split: Split, n: int | None, seed: int, what: str) -> Split:
     return split.index(idx)
 
 
+def balanced_subset(split: Split, n: int, seed: int) -> Split:
+    """``n`` examples of ``split`` drawn with a fixed seed, the classes interleaved (each class within one example of
+    ``n / classes``), in their original order."""
+    return _subset(split, min(n, len(split)), seed, "n")
+
+
 def make_splits(
     train_full: Split,
     test_full: Split,

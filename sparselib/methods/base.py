@@ -123,11 +123,6 @@ class Method:
         n = state.iters_per_epoch
         return state.dense_lrs[state.epoch * n:(state.epoch + 1) * n]
 
-    def test_epochs(self) -> set[int]:
-        """Epoch numbers (1-based, counted at their end) after which the test set is evaluated too; the last epoch
-        always is.  Validation accuracy is measured after every epoch."""
-        return set()
-
     # -- hooks -------------------------------------------------------------------------------------------------
     def on_train_start(self, state: "TrainState") -> None:
         """After model, optimizer and masks exist, before the first epoch and before a checkpoint is loaded
@@ -192,8 +187,8 @@ class PruneRetrain(Method):
     """Shared by the methods that alternate pruning steps with retraining (IMP, IMP+, BIMP).
 
     A pruning step sets ``retrain_lrs`` (the learning rates of the retraining that follows) and ``pruned`` (the
-    measurements taken right after pruning, written into that epoch's history row); ``retrain_lrs`` is checkpointed
-    so a run resumed mid-cycle continues the same schedule.
+    measurements of :meth:`TrainState.record_prune`, written into that epoch's history row); ``retrain_lrs`` is
+    checkpointed so a run resumed mid-cycle continues the same schedule.
     """
 
     def __init__(self, cfg: "RunConfig", hparams: Any):

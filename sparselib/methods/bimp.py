@@ -56,9 +56,6 @@ class BIMP(PruneRetrain):
         super().__init__(cfg, hparams)
         self.cycles = bimp_cycles(cfg.epochs, hparams.n_train_budget, hparams.pruning_interval, cfg.goal_sparsity)
 
-    def test_epochs(self) -> set[int]:
-        return {start + length for start, length, _ in self.cycles} | {self.hp.n_train_budget}
-
     def _cycle(self, epoch: int):
         for t, (start, length, target) in enumerate(self.cycles):
             if start <= epoch < start + length:
@@ -77,7 +74,7 @@ class BIMP(PruneRetrain):
                              train_epochs=float(self.cfg.epochs))
         self.retrain_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr],
                                             ctx)
-        self.pruned = {"pruned_val_acc": state.evaluate("val"), "phase": t + 1}
+        self.pruned = {**state.record_prune(distance), "phase": t + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..allocation import check_allocation
-from ..masks import prune_magnitude
+from ..masks import prune_and_measure
 from ..sparsity import gmp_targets
 from .base import Method, check_hparams
 from .registry import register
@@ -46,8 +46,17 @@ class GMP(Method):
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
         self.targets = gmp_targets(cfg.goal_sparsity, cfg.epochs, hparams.pruning_interval)
+        self.last_step = max(self.targets)
+        self.pruned: dict = {}
 
     def on_epoch_start(self, state):
         target = self.targets.get(state.epoch)
         if target is not None:
-            prune_magnitude(state.masks, target, state.optimizer, self.hp.allocation)
+            distance, _ = prune_and_measure(state.masks, state.model, target, state.optimizer, self.hp.allocation)
+            # the accuracy right after a step is measured at the last one only (the final prune; the others would
+            # cost an evaluation each and no result uses them)
+            self.pruned = state.record_prune(distance, measure=state.epoch == self.last_step)
+
+    def on_epoch_end(self, state):
+        row, self.pruned = self.pruned, {}
+        return row

@@ -81,10 +81,6 @@ class IMP(PruneRetrain):
     def total_epochs(self) -> int:
         return self.hp.n_phases * self.hp.epochs_per_phase
 
-    def test_epochs(self) -> set[int]:
-        e = self.hp.epochs_per_phase
-        return {e * (t + 1) for t in range(self.hp.n_phases)}
-
     def on_epoch_start(self, state):
         e = self.hp.epochs_per_phase
         if state.epoch % e:
@@ -96,8 +92,7 @@ class IMP(PruneRetrain):
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(e),
                              train_epochs=float(state.reference.epochs))
         self.retrain_lrs = retrain_schedule(self.hp.schedule, e * state.iters_per_epoch, state.reference.lrs, ctx)
-        self.pruned = {"pruned_val_acc": state.evaluate("val"), "pruned_test_acc": state.evaluate("test"),
-                       "phase": phase + 1}
+        self.pruned = {**state.record_prune(distance), "phase": phase + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch

@@ -1,0 +1,118 @@
+"""Relative time that a busy machine cannot distort: the ratio of a method's training time to dense training's,
+on wall-clock time and on the process's own CPU time, with and without a competing process.
+
+Each measurement is a fresh process, pinned to core 0 with one torch thread, that times ``--steps`` training steps
+(``Trainer.step``, after a warm-up) of the preset's setting on synthetic data of its shape.  The method and dense
+are measured in every pairing of these conditions: *quiet* (nothing else running), *other core busy* (a competitor
+— the same training loop, endlessly — pinned to the other core) and *same core shared* (the competitor pinned to core
+0 too, as when a machine runs more processes than it has cores).  For each pairing it prints method / dense on both
+clocks, and how far each ratio moves from the quiet/quiet one.  sparselib's relative-time column uses CPU time for
+runs on one CPU thread (sparselib.timing.time_basis).
+
+    .venv/bin/python benchmarks/relative_time.py --preset mini --method cs [--steps 40]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+from _common import synthetic_like
+
+from sparselib.data import dataset_info
+from sparselib.models import build_model
+from sparselib.presets import get_preset
+from sparselib.resolve import resolve
+from sparselib.train import Trainer
+
+CONDITIONS = ("quiet", "other core busy", "same core shared")
+
+
+def child(a) -> None:
+    torch.set_num_threads(1)
+    preset = get_preset(a.preset)
+    cfg = preset.config(a.child, 0.0 if a.child == "dense" else a.sparsity)
+    r = resolve(cfg)
+    info = dataset_info(cfg.dataset)
+    data = synthetic_like(info, cfg.batch_size * 8)
+    model = build_model(cfg.model, info.in_channels, info.num_classes, width=cfg.model_width, dropout=cfg.dropout)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(r.cfg, r.build(), model, data, tmp, torch.device("cpu"), progress=False)
+        s = trainer.state
+        trainer.start()
+        trainer.method.on_epoch_start(s)
+        batches = list(s.loaders["train"])
+        step = lambda i: trainer.step(*batches[i % len(batches)], cfg.lr)  # noqa: E731
+        for i in range(a.warmup):
+            step(i)
+        if a.forever:
+            for i in itertools.count():
+                step(i)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(a.steps):
+            step(i)
+        print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+
+
+def timed(a, method: str, condition: str) -> dict[str, float]:
+    me = [sys.executable, __file__, "--preset", a.preset, "--sparsity", str(a.sparsity), "--steps", str(a.steps),
+          "--warmup", str(a.warmup)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    rival = None
+    if condition != "quiet":
+        core = "0" if condition == "same core shared" else "1"
+        rival = subprocess.Popen(["taskset", "-c", core] + me + ["--child", method, "--forever"], env=env,
+                                 stdout=subprocess.DEVNULL)
+        time.sleep(a.rival_start)  # let the competitor reach its training loop
+    try:
+        out = subprocess.run(["taskset", "-c", "0"] + me + ["--child", method], env=env, capture_output=True,
+                             text=True, check=True).stdout
+    finally:
+        if rival is not None:
+            rival.kill()
+            rival.wait()
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="mini")
+    ap.add_argument("--method", default="cs")
+    ap.add_argument("--sparsity", type=float, default=0.9, help="goal sparsity of an explicit method")
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rival-start", type=float, default=8.0, help=argparse.SUPPRESS)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--forever", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        child(a)
+        return
+    if len(os.sched_getaffinity(0)) < 2:
+        raise SystemExit("error: needs two cores (the competitor runs on the other one)")
+    t = {(m, c): timed(a, m, c) for m in (a.method, "dense") for c in CONDITIONS}
+    print(f"preset {a.preset}: {a.method} vs dense, {a.steps} steps each, one torch thread, pinned to core 0")
+    print(f"{'method measured':18s} {'dense measured':18s} {'wall ratio':>11s} {'moved':>7s} {'CPU ratio':>10s} "
+          f"{'moved':>7s}")
+    base = {k: t[(a.method, 'quiet')][k] / t[('dense', 'quiet')][k] for k in ("wall", "cpu")}
+    worst = {"wall": 0.0, "cpu": 0.0}
+    for cm, cd in itertools.product(CONDITIONS, CONDITIONS):
+        r = {k: t[(a.method, cm)][k] / t[("dense", cd)][k] for k in ("wall", "cpu")}
+        moved = {k: r[k] / base[k] - 1 for k in r}
+        for k in worst:
+            worst[k] = max(worst[k], abs(moved[k]))
+        print(f"{cm:18s} {cd:18s} {r['wall']:11.3f} {100 * moved['wall']:+6.1f}% {r['cpu']:10.3f} "
+              f"{100 * moved['cpu']:+6.1f}%")
+    print(f"largest move from quiet/quiet: wall {100 * worst['wall']:.1f} %, CPU {100 * worst['cpu']:.1f} %")
+    for c in CONDITIONS:
+        print(f"  dense, {c:18s}: wall {t[('dense', c)]['wall']:.2f} s, CPU {t[('dense', c)]['cpu']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The study's throughput, before and after: a fixed sample of runs made the way the ``mini`` study was made (the
+code at ``--baseline``, fp32 with the contiguous layout) and the way this checkout makes them (``--new-set``,
+default channels_last: what benchmarks/cpu_speed.py found fastest on this project's 2-core CPU machines), in one
+invocation, at the same protocol (the same model, data, epochs and methods).
+
+The sample is dense, IMP (one-shot, LLR), GMP and CS at 90 % (CS: its penalty), seed 0, ``--epochs`` epochs, made by
+a 2-worker local Dask sweep (one torch thread per worker, the default on 2 cores) into a fresh results folder, so
+every run trains and every fixed cost counts: cluster and worker start, dataset load, model build, evaluation,
+checkpoints.  The baseline code runs from a temporary git worktree of ``--baseline`` with the same virtual
+environment.  The two configurations alternate ``--rounds`` times; the figure is runs per hour over all rounds.
+
+    .venv/bin/python benchmarks/study_throughput.py [--baseline 289d9d3] [--epochs 4] [--rounds 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Runs inside the tree under test (its own sparselib on PYTHONPATH); only APIs both trees have.
+DRIVER = '''
+import json, sys, time
+from sparselib.config import Runtime
+from sparselib.presets import get_preset
+from sparselib.sweep import sweep
+
+if __name__ == "__main__":
+    results, epochs, overrides = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    preset = get_preset("mini")
+    setting = dict(epochs=epochs, lr_milestones=(epochs // 2, (3 * epochs) // 4), **overrides)
+    sample = [("dense", 0.0, {}), ("imp", 0.9, {"n_phases": 1, "epochs_per_phase": 1, "schedule": "llr"}),
+              ("gmp", 0.9, {"pruning_interval": 1}), ("cs", 0.0, {"penalty": 6e-5, "beta_final": 2000})]
+    configs = [preset.config(m, s, 0, args, **setting) for m, s, args in sample]
+    t = time.perf_counter()
+    report = sweep(configs, Runtime(results=results, device="cpu", progress=False), workers=2, progress=False)
+    seconds = time.perf_counter() - t
+    assert report.ok, report.summary()
+    print(json.dumps({"runs": len(report.outcomes), "seconds": seconds}))
+'''
+
+
+def timed_sample(tree: Path, epochs: int, overrides: dict) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        driver = Path(tmp) / "driver.py"
+        driver.write_text(DRIVER)
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        out = subprocess.run([sys.executable, str(driver), f"{tmp}/results", str(epochs), json.dumps(overrides)],
+                             cwd=tmp, env=env, capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(f"error: the sample failed in {tree}:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--baseline", default="289d9d3", help="git revision of the code as the mini study was made")
+    ap.add_argument("--new-set", default='{"channels_last": true}',
+                    help="setting fields of the new configuration, as JSON")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    new = json.loads(a.new_set)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old_tree), a.baseline],
+                       check=True, capture_output=True)
+        try:
+            totals = {"before": [0, 0.0], "after": [0, 0.0]}
+            for r in range(a.rounds):
+                for name, tree, overrides in (("before", old_tree, {}), ("after", REPO, new)):
+                    res = timed_sample(tree, a.epochs, overrides)
+                    totals[name][0] += res["runs"]
+                    totals[name][1] += res["seconds"]
+                    print(f"round {r + 1} {name:6s}: {res['runs']} runs in {res['seconds']:.1f} s "
+                          f"({3600 * res['runs'] / res['seconds']:.1f} runs/h)", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old_tree)],
+                           capture_output=True)
+    rate = {k: 3600 * n / s for k, (n, s) in totals.items()}
+    print(f"before ({a.baseline}, fp32, contiguous): {rate['before']:.1f} runs/h; after (this checkout, "
+          f"{new}): {rate['after']:.1f} runs/h; ratio {rate['after'] / rate['before']:.2f}x "
+          f"(sample of {a.epochs}-epoch runs, 2 workers x 1 thread, {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
