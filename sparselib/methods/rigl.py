@@ -66,7 +66,7 @@ class RigL(Method):
     Hparams = RigLHparams
     label = "RigL"
     color = "#44AA99"      # Tol muted teal
-    marker = "star"
+    marker = "triangle-right"
     order = 120
     explicit = True
     pruning_stable = True      # never pruned at the end: what it trains is what it keeps
