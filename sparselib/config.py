@@ -151,8 +151,9 @@ class RunConfig:
 
 
 def dense_config(cfg: RunConfig) -> RunConfig:
-    """The dense run of the same setting and seed: what IMP starts from and what relative time is measured against."""
-    return cfg.replace(method=BASELINE, goal_sparsity=0.0, method_args={}, method_version=None)
+    """The dense run of the same setting and seed: what IMP starts from and what relative time is measured against.
+    A dense run never prunes, so BatchNorm recalibration after pruning is off for it."""
+    return cfg.replace(method=BASELINE, goal_sparsity=0.0, method_args={}, method_version=None, bn_recalibration=0)
 
 
 @dataclass(frozen=True)

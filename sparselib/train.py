@@ -154,7 +154,7 @@ class Trainer:
         after = dict(s.model.named_parameters())
         self.end_prune = {"val_before": s.last_val,
                           "removed_norm": relative_change(list(before.values()), [after[n] for n in before])}
-        if self.cfg.bn_recalibration:
+        if self.cfg.bn_recalibration and self.end_prune["removed_norm"] > 0:  # after a final hard prune
             self.end_prune["val_after_raw"] = s.evaluate("val")
             s.recalibrate_bn()
         return self._final()

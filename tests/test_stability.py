@@ -90,6 +90,8 @@ def test_bn_recalibration_is_off_by_default_and_part_of_the_identity():
     cfg = SMOKE.config("imp", 0.9)
     assert "bn_recalibration" not in cfg.non_default()
     assert cfg.replace(bn_recalibration=256).run_id != cfg.run_id
+    # a dense run never prunes: IMP with recalibration starts from the same dense run as IMP without
+    assert resolve(cfg.replace(bn_recalibration=256)).reference == resolve(cfg).reference
 
 
 def test_recalibrated_run_records_the_accuracy_before_and_after_recalibration(tmp_path):
