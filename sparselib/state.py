@@ -100,19 +100,22 @@ class TrainState:
         with self.eval_watch(), self.autocast():
             return evaluate(self.model, self.loaders[split], self.device, self.inputs)[0]  # ends with a host sync
 
-    def record_prune(self, removed_norm: float, *, measure: bool = True) -> dict[str, Any]:
+    def record_prune(self, removed_norm: float, fraction: float | None = None, *, measure: bool = True
+                     ) -> dict[str, Any]:
         """Call right after a pruning step (before any training on the pruned model): recalibrates BatchNorm if the
         setting asks for it, records the step — the validation accuracy right before (the last one measured) and,
         with ``measure``, right after it (and, with recalibration, also before it), and ``removed_norm`` =
-        ‖θ − θ_pruned‖₂ / ‖θ‖₂ — and returns the columns for this epoch's history row."""
+        ‖θ − θ_pruned‖₂ / ‖θ‖₂ and ``fraction``, the fraction of the remaining weights it pruned (ALLR's d and p) —
+        and returns the columns for this epoch's history row."""
         event: dict[str, Any] = {"epoch": self.epoch + 1, "val_before": self.last_val,
-                                 "removed_norm": float(removed_norm)}
+                                 "removed_norm": float(removed_norm), "fraction": fraction}
         if measure and self.cfg.bn_recalibration:
             event["val_after_raw"] = self.evaluate("val")
         self.recalibrate_bn()
         event["val_after"] = self.evaluate("val") if measure else None
         self.prune_events.append(event)
-        row: dict[str, Any] = {"pre_prune_val_acc": self.last_val, "pruned_norm": float(removed_norm)}
+        row: dict[str, Any] = {"pre_prune_val_acc": self.last_val, "pruned_norm": float(removed_norm),
+                               "pruned_fraction": fraction}
         if measure:
             row["pruned_val_acc"] = event["val_after"]
             if "val_after_raw" in event:

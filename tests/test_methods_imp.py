@@ -71,7 +71,13 @@ def test_bimp_stays_in_budget_and_prunes_on_its_cycles(tmp_path):
     lines = (run_dir(cfg, rt(tmp_path)) / "history.csv").read_text().splitlines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    cycles = bimp_cycles(cfg.epochs, hp.n_train_budget, hp.pruning_interval, 0.9)
+    # by hand, not by the function the method calls: smoke has 4 epochs, 2 dense, 2 cycles of 1 epoch that prune to
+    # 1 - 0.1^(1/2) and then 0.9
+    assert (cfg.epochs, hp.n_train_budget, hp.pruning_interval) == (4, 2, 1)
+    cycles = [(2, 1, 1 - 0.1 ** 0.5), (3, 1, 0.9)]
+    got = bimp_cycles(cfg.epochs, hp.n_train_budget, hp.pruning_interval, 0.9)
+    assert [c[:2] for c in got] == [c[:2] for c in cycles]
+    assert [c[2] for c in got] == pytest.approx([c[2] for c in cycles])
     for start, _, target in cycles:
         assert float(rows[start]["sparsity"]) == pytest.approx(target, abs=1e-3)
     assert all(float(r["sparsity"]) == 0.0 for r in rows[:hp.n_train_budget])

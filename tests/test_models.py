@@ -257,9 +257,20 @@ def test_wrn_dropout_zero_is_deterministic_in_train_mode() -> None:
 # ---------------------------------------------------------------- names
 
 
-@pytest.mark.parametrize("name", ["resnet8", "resnet20", "resnet56", "resnet110", "wrn10_1", "wrn16_4", "wrn28_10"])
-def test_valid_names(name: str) -> None:
+@pytest.mark.parametrize("name,convs,shortcuts", [
+    ("resnet8", 7, 0), ("resnet20", 19, 0), ("resnet56", 55, 0), ("resnet110", 109, 0),
+    ("wrn10_1", 7, 2), ("wrn16_4", 13, 3), ("wrn28_10", 25, 3)])
+def test_valid_names_build_the_architecture_they_name(name: str, convs: int, shortcuts: int) -> None:
+    """A name is valid and builds what it says: ResNet-(6n+2) has 6n+1 3x3 convolutions (option-A shortcuts have
+    no weights) and a classifier; WRN-(6n+4)-k has 6n+1 3x3 convolutions (n blocks per stage) plus a 1x1 shortcut
+    where the shape changes (here: where the width does), and a classifier.  Built on the meta device: no memory
+    for WRN-28-10."""
     check_model_name(name)
+    with torch.device("meta"):
+        model = build_model(name)
+    kernels = [m.kernel_size for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert kernels.count((3, 3)) == convs and kernels.count((1, 1)) == shortcuts
+    assert sum(isinstance(m, torch.nn.Linear) for m in model.modules()) == 1
 
 
 @pytest.mark.parametrize(

@@ -44,9 +44,15 @@ def test_bf16_channels_last_runs_keep_the_sparsity_invariant(tmp_path, method, s
     if sparsity:
         _check_sparse_run(cfg, runtime, metrics)
     fp32 = run(SMOKE.config(method, sparsity), runtime, log=lambda *_: None)
-    # smoke's test set has 256 images: bf16 rounding moves a few of them (measured: 0.4-4 points)
+    # Why 0.1: smoke's test set has 256 images and its 4-epoch tiny model sits at 20-60 % accuracy, where bf16's
+    # rounding of the forward pass (8 mantissa bits) flips the prediction of 1-10 images (measured: 0.4-4 points);
+    # the study's parity is measured at `fmnist` scale (the book's setup page), not here.
     assert abs(metrics["top1"] - fp32["top1"]) < 0.1
-    assert abs(metrics["sparsity_prunable"] - fp32["sparsity_prunable"]) < 0.01
+    if sparsity:  # explicit methods: the exact count, whatever the precision
+        assert metrics["sparsity_prunable"] == fp32["sparsity_prunable"] == round(sparsity * metrics["prunable"]) \
+            / metrics["prunable"]
+    else:  # STR's thresholds are learnt: bf16 moves them a little (measured: < 0.5 points of sparsity)
+        assert abs(metrics["sparsity_prunable"] - fp32["sparsity_prunable"]) < 0.01
 
 
 def test_channels_last_fp32_gives_the_same_model_up_to_rounding(tmp_path):

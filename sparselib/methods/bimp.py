@@ -74,7 +74,7 @@ class BIMP(PruneRetrain):
                              train_epochs=float(self.cfg.epochs))
         self.retrain_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr],
                                             ctx)
-        self.pruned = {**state.record_prune(distance), "phase": t + 1}
+        self.pruned = {**state.record_prune(distance, fraction), "phase": t + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch

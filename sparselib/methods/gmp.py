@@ -52,10 +52,11 @@ class GMP(Method):
     def on_epoch_start(self, state):
         target = self.targets.get(state.epoch)
         if target is not None:
-            distance, _ = prune_and_measure(state.masks, state.model, target, state.optimizer, self.hp.allocation)
+            distance, fraction = prune_and_measure(state.masks, state.model, target, state.optimizer,
+                                                   self.hp.allocation)
             # the accuracy right after a step is measured at the last one only (the final prune; the others would
             # cost an evaluation each and no result uses them)
-            self.pruned = state.record_prune(distance, measure=state.epoch == self.last_step)
+            self.pruned = state.record_prune(distance, fraction, measure=state.epoch == self.last_step)
 
     def on_epoch_end(self, state):
         row, self.pruned = self.pruned, {}

@@ -92,7 +92,7 @@ class IMP(PruneRetrain):
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(e),
                              train_epochs=float(state.reference.epochs))
         self.retrain_lrs = retrain_schedule(self.hp.schedule, e * state.iters_per_epoch, state.reference.lrs, ctx)
-        self.pruned = {**state.record_prune(distance), "phase": phase + 1}
+        self.pruned = {**state.record_prune(distance, fraction), "phase": phase + 1}
 
     def epoch_lrs(self, state):
         n = state.iters_per_epoch
