@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup data browser test book clean-book
+.PHONY: setup data browser test book clean-book mutation
 
 setup: $(STAMP) data browser
 
@@ -50,6 +50,13 @@ book: setup
 	$(PY) -m sparselib sweep mini --no-progress
 	$(PY) tools/book_assets.py
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
+
+# Mutation testing of the core modules (pyproject.toml [tool.mutmut]); too slow for CI: ~1 h on 2 cores.
+mutation: setup
+	$(PY) -m pip install -q "mutmut==3.8.1" -c constraints.txt
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2 > mutation.log 2>&1 || true
+	$(PY) tools/mutation_report.py
 
 clean-book:
 	rm -rf _build
