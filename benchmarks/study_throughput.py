@@ -26,17 +26,21 @@ REPO = Path(__file__).resolve().parents[1]
 # Runs inside the tree under test (its own sparselib on PYTHONPATH); only APIs both trees have.
 DRIVER = '''
 import json, sys, time
-from sparselib.config import Runtime
-from sparselib.presets import get_preset
+from sparselib.config import RunConfig, Runtime
+from sparselib.resolve import resolve
 from sparselib.sweep import sweep
 
 if __name__ == "__main__":
     results, epochs, overrides = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-    preset = get_preset("mini")
-    setting = dict(epochs=epochs, lr_milestones=(epochs // 2, (3 * epochs) // 4), **overrides)
+    # the mini study's setting (ResNet-20 width 8 on 12k Fashion-MNIST images), spelled out: a preset's name may
+    # not exist in both trees
+    setting = dict(setting="throughput", dataset="fashion_mnist", model="resnet20", model_width=8,
+                   train_subset=12000, augment=False, epochs=epochs, batch_size=128, lr=0.1,
+                   lr_milestones=(epochs // 2, (3 * epochs) // 4), weight_decay=1e-4, **overrides)
     sample = [("dense", 0.0, {}), ("imp", 0.9, {"n_phases": 1, "epochs_per_phase": 1, "schedule": "llr"}),
               ("gmp", 0.9, {"pruning_interval": 1}), ("cs", 0.0, {"penalty": 6e-5, "beta_final": 2000})]
-    configs = [preset.config(m, s, 0, args, **setting) for m, s, args in sample]
+    configs = [resolve(RunConfig(method=m, goal_sparsity=s, seed=0, method_args=args, **setting)).cfg
+               for m, s, args in sample]
     t = time.perf_counter()
     report = sweep(configs, Runtime(results=results, device="cpu", progress=False), workers=2, progress=False)
     seconds = time.perf_counter() - t
