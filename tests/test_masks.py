@@ -212,3 +212,32 @@ def test_sparsity_over_prunable_and_all_parameters():
     prunable, total = sparsity_of(net)
     assert prunable == 4 / 8
     assert total == (4 + 2 + 0 + 2) / 14  # BN weight=1, bias=0
+
+
+def test_mask_state_round_trips_and_statistics_are_measured_on_the_weights():
+    net = small_net()
+    masks = Masks(net)
+    assert masks.state_dict()["active"] is False
+    fresh = Masks(small_net())
+    fresh.load_state_dict(masks.state_dict())  # an inactive state leaves the new masks inactive
+    assert fresh.active is False
+    keep = [torch.rand(p.shape, generator=torch.Generator().manual_seed(i)) > 0.5
+            for i, p in enumerate(masks.params)]
+    masks.set(dict(zip(masks.names, keep)))  # by name
+    masks.apply()
+    state = masks.state_dict()
+    assert state["active"] is True and list(state["masks"]) == masks.names
+    assert all(m.device.type == "cpu" and m.dtype == torch.bool for m in state["masks"].values())
+    fresh.load_state_dict(state)
+    assert fresh.active and all(torch.equal(a, b) for a, b in zip(fresh.masks, keep))
+    assert masks.as_dict().keys() == set(masks.names) or list(masks.as_dict()) == masks.names
+    with torch.no_grad():
+        masks.params[0].view(-1)[torch.nonzero(keep[0].reshape(-1))[0]] = 0.0  # a kept weight that is exactly 0
+    density = masks.density()
+    for (name, p), k in zip(zip(masks.names, masks.params), keep):
+        assert density[name] == pytest.approx(float((p != 0).sum()) / p.numel())
+    stats = masks.stats()
+    assert [s["name"] for s in stats] == masks.names
+    first = stats[0]
+    assert first["numel"] == masks.params[0].numel() and first["kept"] == int(keep[0].sum())
+    assert first["nonzero"] == first["kept"] - 1  # measured on the weights: the zeroed kept weight counts

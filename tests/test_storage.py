@@ -2,6 +2,7 @@
 writes, checkpoints and provenance."""
 import json
 import os
+import re
 
 import pytest
 import torch
@@ -110,11 +111,58 @@ def test_write_check_and_lock(tmp_path):
     other.release()
 
 
-def test_provenance_names_the_code_and_the_machine():
-    from sparselib.storage import provenance
+def test_provenance_names_the_code_and_the_machine(monkeypatch):
+    import platform
+    import socket
+    import subprocess
+    from pathlib import Path
+    from types import SimpleNamespace
 
-    info = provenance(torch.device("cpu"))
-    assert set(info) >= {"git_sha", "git_dirty", "python", "torch", "platform", "host", "device", "cpu_count",
-                         "torch_threads", "started"}
-    assert info["device"] == "cpu" and info["torch"] == torch.__version__ and "gpu" not in info
+    import sparselib.storage as storage
+
+    calls = []
+    real_run = subprocess.run
+
+    def fake_git(args, *a, cwd=None, **kwargs):
+        if args[0] != "git":  # e.g. platform's own probes
+            return real_run(args, *a, cwd=cwd, **kwargs)
+        calls.append((args, Path(cwd)))
+        out = {"rev-parse": "abc123\n", "status": " M sparselib/train.py\n"}[args[1]]
+        return SimpleNamespace(stdout=out)
+
+    monkeypatch.setattr(storage.subprocess, "run", fake_git)
+    info = storage.provenance(torch.device("cpu"))
+    repo = Path(storage.__file__).resolve().parents[1]
+    assert calls == [(["git", "rev-parse", "HEAD"], repo), (["git", "status", "--porcelain", "--", "sparselib"], repo)]
+    assert info["git_sha"] == "abc123" and info["git_dirty"] is True
+    assert info["python"] == platform.python_version() and info["torch"] == torch.__version__
+    assert info["platform"] == platform.platform() and info["host"] == socket.gethostname()
+    assert info["device"] == "cpu" and info["cpu_count"] == os.cpu_count()
+    assert info["torch_threads"] == torch.get_num_threads() and "gpu" not in info and "cuda" not in info
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", info["started"])
     assert json.loads(json.dumps(info)) == info
+    monkeypatch.setattr(storage.subprocess, "run",
+                        lambda args, *a, **k: SimpleNamespace(stdout="") if args[0] == "git" else real_run(args, *a, **k))
+    clean = storage.provenance(torch.device("cpu"))
+    assert clean["git_sha"] is None and clean["git_dirty"] is False  # no output: no SHA, nothing uncommitted
+
+    def no_git(args, *a, **k):
+        if args[0] != "git":
+            return real_run(args, *a, **k)
+        raise subprocess.SubprocessError("no git here")
+
+    monkeypatch.setattr(storage.subprocess, "run", no_git)
+    missing = storage.provenance(torch.device("cpu"))
+    assert missing["git_sha"] is None and missing["git_dirty"] is None
+
+
+def test_run_folder_reads_what_it_writes_and_says_what_it_is(tmp_path):
+    f = RunFolder(tmp_path / "x")
+    assert repr(f) == f"RunFolder({str(tmp_path / 'x')!r})" and f.read_history() == []
+    f.write_provenance({"host": "h"})
+    f.write_mask_stats([{"name": "w", "kept": 1}])
+    f.write_history([{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.75}])
+    assert f.read_provenance() == {"host": "h"} and f.read_mask_stats() == [{"name": "w", "kept": 1}]
+    frame = f.history_frame()
+    assert list(frame.columns) == ["epoch", "val_acc"] and frame["val_acc"].tolist() == [0.5, 0.75]
+    assert f.notebook == f.path / "run.ipynb"
