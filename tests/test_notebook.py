@@ -15,6 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "train.ipynb"
 
 
+def kernel_path() -> str:
+    """PYTHONPATH for a notebook's kernel that imports this checkout's sparselib (the venv may hold another)."""
+    return os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+
+
 @pytest.fixture(scope="module")
 def papermill_run(tmp_path_factory):
     """train.ipynb executed by papermill (a smoke GMP run, with the live progress bar on, as in JupyterLab):
@@ -22,7 +27,7 @@ def papermill_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("papermill")
     out = tmp / "out.ipynb"
     with pytest.MonkeyPatch.context() as mp:  # the kernel imports this checkout's sparselib
-        mp.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+        mp.setenv("PYTHONPATH", kernel_path())
         papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
                                    parameters={"method": "gmp", "sparsity": 0.95, "preset": "smoke",
                                                "results": str(tmp / "results")})
@@ -93,7 +98,7 @@ def test_train_notebook_run_all_shows_a_committed_run(monkeypatch):
     if not (folder / "metrics.json").exists():
         pytest.skip(f"the committed mini dense run {cfg.run_id} is not in this checkout")
     before = sorted(p.name for p in folder.iterdir())
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.setenv("PYTHONPATH", kernel_path())
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
@@ -164,6 +169,7 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     from sparselib.results import REPO, collect_runs
 
     monkeypatch.delenv("SPARSELIB_RESULTS", raising=False)  # the notebook opens results/mini
+    monkeypatch.setenv("PYTHONPATH", kernel_path())
     runs = collect_runs(REPO / "results" / "mini")
     assert len(runs) > 100 and runs["seed"].nunique() == 2
 
