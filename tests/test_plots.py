@@ -315,6 +315,19 @@ def test_figure_bundle_has_both_mimetypes_and_no_plotly_js():
     assert "s1-imp-0.9-0" in html  # the figure's data is in the HTML
 
 
+def test_only_the_static_page_is_responsive():
+    """JupyterLab's plotly renderer re-fits the figure itself (Plotly.Plots.resize after each draw and on each
+    resize), which drops the layout's height; with "responsive" plotly.js then sized the figure to 100 % of a node
+    without a height of its own: 0 px after a legend click.  So the mimetype's config is not responsive; the static
+    page's is (its div has a fixed CSS height), so that figure follows the column width."""
+    bundle = figure_bundle(accuracy_vs_sparsity(_runs()))
+    config = bundle["application/vnd.plotly.v1+json"]["config"]
+    assert not config.get("responsive") and config["displaylogo"] is False
+    html = bundle["text/html"]
+    assert re.search(r'"responsive":\s*true', html) and '"displaylogo": false' in html
+    assert '<div style="height:540px; width:100%;">' in html  # the height "100 %" of the responsive figure is of
+
+
 def test_div_ids_are_unique_per_display():
     fig = accuracy_vs_sparsity(_runs())
     ids = {re.search(r'id="([^"]+)" class="plotly-graph-div"', figure_bundle(fig)["text/html"])[1]
