@@ -239,7 +239,10 @@ def test_the_figure_keeps_its_height_after_a_legend_click(lab):
     hidden = lab.measure()
     lab.screenshot("2-legend-click")
     assert hidden["height"] == first["height"] and hidden["table"] == first["table"], (first, hidden)
+    _toggle(lab, "Dense (6 epochs)", "0.5")  # the dense reference is an entry of its own, too
+    assert lab.measure()["height"] == first["height"]
     _toggle(lab, "IMP", "1")
+    _toggle(lab, "Dense (6 epochs)", "1")
     assert lab.measure() == first
     assert not lab.errors()
 
@@ -252,14 +255,17 @@ def _dropdown(lab: Lab, label: str, word: str) -> None:
 
 
 def test_the_figure_keeps_its_height_after_its_x_axis_dropdown(lab):
-    """Picking another x axis in the figure's own dropdown collapsed it to 0 px, too."""
+    """Picking another x axis in the figure's own dropdown collapsed it to 0 px, too; the title follows the axis
+    (it said "accuracy vs sparsity" on every axis), and the speedup ticks are sparse and readable."""
     first = lab.measure()
     _dropdown(lab, "x: theoretical speedup", "speedup")
     speedup = lab.measure()
     lab.screenshot("3-x-dropdown")
     assert speedup["height"] == first["height"] and speedup["table"] == first["table"], (first, speedup)
+    assert "speedup" in speedup["title"] and "sparsity" in first["title"]
+    assert speedup["xticks"] and all(re.fullmatch(r"\d+×", t) for t in speedup["xticks"]), speedup["xticks"]
     _dropdown(lab, "x: actual sparsity", "sparsity")
-    assert lab.measure()["height"] == first["height"]
+    assert lab.measure() == first
     assert not lab.errors()
 
 

@@ -129,8 +129,11 @@ def _probe():
     traces = figs[0]["data"] if figs else []
     return {"figures": len(figs), "traces": len(traces),
             "legend": [t["name"] for t in traces if t.get("showlegend")],
-            "groups": sorted({t["legendgroup"] for t in traces}),
-            "runs": sorted(c[0] for t in traces if t["meta"]["kind"] == "seeds" for c in t["customdata"]),
+            "methods": sorted({t["meta"]["method"] for t in traces}),
+            "runs": sorted([c[0] for t in traces if t["meta"]["kind"] == "seeds" for c in t["customdata"]]
+                           + [r for t in traces if t["meta"]["kind"] == "reference" for r in t["meta"]["run_ids"]]),
+            "title": figs[0]["layout"]["title"]["text"] if figs else None,
+            "hover": [h for t in traces for h in t.get("hovertext", [])],
             "tables": sum("sparselib-table" in o.get("data", {}).get("text/html", "") for o in out.outputs),
             "cells": state["cells"][["method", "goal"]].values.tolist() if len(state["cells"]) else [],
             "shown": sorted(state["shown"]["run_id"]), "status": status.value,
@@ -208,13 +211,19 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     start = steps["start"]  # everything: one figure (every run a point), and the table of all methods
     assert start["figures"] == 1 and start["tables"] == 1
     assert start["shown"] == start["runs"] == expect()
-    assert start["legend"] == ["Dense", "IMP", "IMP+", "BIMP", "GMP", "DPF", "GSM", "LC", "DNW", "CS", "STR", "DST"]
+    # dense is a reference line per configuration (the 6-epoch run, and the 4-epoch one restricted IMP starts from)
+    assert start["legend"] == ["Dense (6 epochs)", "Dense (4 epochs)", "IMP", "IMP+", "BIMP", "GMP", "DPF", "GSM",
+                               "LC", "DNW", "CS", "STR", "DST"]
+    assert start["title"] == "Top-1 accuracy vs actual sparsity — mini"
+    assert any("implicit (no goal)" in h and "CS" in h for h in start["hover"])
+    assert not any("goal sparsity 0 %" in h for h in start["hover"])
     assert start["status"] == f"{len(runs)} of {len(runs)} runs shown"
     assert {m for m, _ in start["cells"]} == set(runs["method"]) - {"dense"}
 
     three = steps["methods"]  # fewer methods: fewer traces, only theirs, and only their rows in the table
     assert three["runs"] == expect(["dense", "imp", "gmp"])
-    assert three["groups"] == ["dense", "gmp", "imp"] and three["legend"] == ["Dense", "IMP", "GMP"]
+    assert three["methods"] == ["dense", "gmp", "imp"] and three["legend"] == ["Dense (6 epochs)", "Dense (4 epochs)",
+                                                                              "IMP", "GMP"]
     assert 0 < three["traces"] < start["traces"]
     assert sorted({m for m, _ in three["cells"]}) == ["gmp", "imp"] and len(three["cells"]) < len(start["cells"])
 
@@ -230,8 +239,9 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     assert seed["runs"] == expect(["dense", "imp", "gmp"], [0.9], [0]) and len(seed["runs"]) < len(goal["runs"])
     assert seed["status"] == f"{len(seed['runs'])} of {len(runs)} runs shown"
 
-    x = steps["x"]  # same runs, other x axis
+    x = steps["x"]  # same runs, other x axis: the axis and the title say so
     assert x["runs"] == seed["runs"] and "speedup" in x["xtitle"].lower()
+    assert x["title"] == "Top-1 accuracy vs theoretical speedup — mini"
 
     assert steps["none"]["figures"] == 0 and steps["none"]["messages"] == ["nothing matches the filters\n"]
     other = collect_runs(report["other"])  # results/calibration: CS, STR and DST only

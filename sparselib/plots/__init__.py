@@ -10,7 +10,8 @@ finished run) and never invents a value: a figure shows exactly the runs it is g
 * :mod:`.summary` -- :func:`summarize_runs`: per setting x method x configuration x goal
   sparsity, mean/std over seeds.
 * :mod:`.accuracy` -- :func:`accuracy_vs_sparsity`: top-1 accuracy against actual sparsity, with
-  dropdowns inside the figure for the x axis (:mod:`.axes`) and the setting.
+  dropdowns inside the figure for the x axis (:mod:`.axes`) and the setting, and the dense runs as a
+  horizontal reference.
 * :mod:`.display` -- :func:`show` / :func:`figure_bundle`: renders both in JupyterLab (plotly's
   mimetype) and in the offline book (HTML that expects ``plotly.min.js`` to be served by the site),
   each with its own plotly.js config.
