@@ -2,13 +2,15 @@
 every request off 127.0.0.1 blocked.
 
 What users saw in JupyterLab and the headless tests (tests/test_notebook.py) cannot: the figure collapsed to 0 px
-after a click on a legend entry or a change of x axis in its dropdown (the table below slid into its place).  Here
-the figure keeps its height through both, and still follows the window's width.
+after a click on a legend entry or a change of x axis; the figure's own x-axis dropdown disagreed with the widgets;
+switching results folders logged "Error setting state" in the browser's console.  Here the figure keeps its height
+through both, follows the window's width, the x axis has one control and the title follows it, and switching
+folders logs no error.
 
 One JupyterLab server (on a copy of notebooks/, its kernels importing this checkout) and one browser page for the
-whole module: the notebook is run once, and each test starts from, and returns to, its first view.  Screenshots go
-to ``$SPARSELIB_ARTIFACTS`` (default ``test-artifacts/screenshots/``) as ``jupyterlab-*.png``.  Skipped, saying
-why, where chromium, Playwright or JupyterLab is missing.
+whole module: the notebook is run once, and each test starts from, and returns to, its first view (results/mini, x
+axis sparsity).  Screenshots go to ``$SPARSELIB_ARTIFACTS`` (default ``test-artifacts/screenshots/``) as
+``jupyterlab-*.png``.  Skipped, saying why, where chromium, Playwright or JupyterLab is missing.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ pytestmark = [
 NOTEBOOK = "explore.ipynb"
 FIGURE = ".jp-OutputArea .js-plotly-plot"  # the notebook's one figure, in the `out` widget
 TABLE = ".jp-OutputArea table.sparselib-table"
+# the figure shows the runs of results/calibration (or a copy): the implicit methods only
+IMPLICIT_ONLY = "gd.data.every(t => ['cs', 'str', 'dst'].includes(t.meta.method))"
 # what the figure looks like now; positions relative to the figure's top (the notebook may scroll)
 MEASURE = """([figure, table]) => {
     const gd = document.querySelector(figure), t = document.querySelector(table);
@@ -226,6 +230,12 @@ def _toggle(lab: Lab, name: str, opacity: str) -> None:
     lab.page.wait_for_function("([el, o]) => getComputedStyle(el).opacity === o", arg=[entry.element_handle(), opacity])
 
 
+def _x_axis(lab: Lab, label: str, word: str) -> None:
+    """Picks the x axis with the widgets' toggle button ``label``; waits for the new figure, titled with ``word``."""
+    lab.page.locator(".widget-toggle-buttons button", has_text=label).click()
+    lab.wait_for_figure(f"gd._fullLayout.title.text.includes({word!r})")
+
+
 # ---------------------------------------------------------------------------------------------
 # the tests
 
@@ -247,25 +257,26 @@ def test_the_figure_keeps_its_height_after_a_legend_click(lab):
     assert not lab.errors()
 
 
-def _dropdown(lab: Lab, label: str, word: str) -> None:
-    """Picks ``label`` in the figure's own x-axis dropdown; waits until the x-axis title names ``word``."""
-    lab.page.locator(f"{FIGURE} .updatemenu-header").first.click()
-    lab.page.locator(f"{FIGURE} .updatemenu-dropdown-button", has_text=label).click()
-    lab.wait_for_figure(f"gd._fullLayout.xaxis.title.text.includes({word!r})")
-
-
-def test_the_figure_keeps_its_height_after_its_x_axis_dropdown(lab):
-    """Picking another x axis in the figure's own dropdown collapsed it to 0 px, too; the title follows the axis
-    (it said "accuracy vs sparsity" on every axis), and the speedup ticks are sparse and readable."""
+def test_one_x_axis_control_and_the_title_follows_it(lab):
+    """The x axis is the widgets' toggle buttons' alone (the figure has no dropdown of its own to disagree with
+    them); picking one redraws the figure on that axis, titled after it, at the same height, with sparse readable
+    speedup ticks; and a legend click on the new figure keeps its height too."""
     first = lab.measure()
-    _dropdown(lab, "x: theoretical speedup", "speedup")
+    assert first["menus"] == 0 and "sparsity" in first["title"], first
+    _x_axis(lab, "speedup", "speedup")
     speedup = lab.measure()
-    lab.screenshot("3-x-dropdown")
-    assert speedup["height"] == first["height"] and speedup["table"] == first["table"], (first, speedup)
-    assert "speedup" in speedup["title"] and "sparsity" in first["title"]
+    lab.screenshot("3-x-speedup")
+    assert "speedup" in speedup["xtitle"].lower() and speedup["menus"] == 0
+    assert speedup["height"] == first["height"] and speedup["table"] == first["table"]
     assert speedup["xticks"] and all(re.fullmatch(r"\d+×", t) for t in speedup["xticks"]), speedup["xticks"]
-    _dropdown(lab, "x: actual sparsity", "sparsity")
-    assert lab.measure() == first
+    active = lab.page.locator(".widget-toggle-buttons button.mod-active")
+    assert active.count() == 1 and active.inner_text().strip() == "speedup"
+    _toggle(lab, "GMP", "0.5")
+    assert lab.measure()["height"] == first["height"]
+    _x_axis(lab, "relative time", "relative training time")
+    assert lab.measure()["height"] == first["height"]
+    _x_axis(lab, "sparsity", "actual sparsity")
+    assert lab.measure()["title"] == first["title"]
     assert not lab.errors()
 
 
@@ -279,6 +290,28 @@ def test_the_figure_follows_the_width_of_the_window(lab):
     lab.page.set_viewport_size({"width": 1400, "height": 1600})
     lab.wait_for_figure(f"gd.getBoundingClientRect().width === {first['width']}")
     assert lab.measure()["height"] == first["height"]
+
+
+def test_switching_results_folders_logs_no_error(lab):
+    """results/calibration (implicit methods only, fewer seeds and methods than results/mini) and back: the
+    selection widgets get their new options and selections at once, so the browser logs no "Error setting state";
+    and where there can be no table, one line says why."""
+    from sparselib.results import collect_runs
+
+    start = len(lab.console)
+    n_other, n_mini = len(collect_runs(REPO / "results" / "calibration")), len(collect_runs(REPO / "results" / "mini"))
+    folder = lab.page.locator(".widget-dropdown select").first
+    folder.select_option(label="results/calibration")
+    lab.status(f"{n_other} of {n_other} runs shown")
+    lab.page.locator(".jp-OutputArea .jp-RenderedText", has_text="No table:").wait_for()
+    lab.wait_for_figure(IMPLICIT_ONLY)
+    lab.screenshot("4-calibration")
+    assert lab.measure()["height"] > 300
+    folder.select_option(label="results/mini")
+    lab.status(f"{n_mini} of {n_mini} runs shown")
+    lab.page.locator(TABLE).wait_for()
+    lab.wait_for_figure(f"!({IMPLICIT_ONLY})")
+    assert not lab.errors(start), lab.errors(start)
 
 
 def test_nothing_left_the_machine(lab):

@@ -127,32 +127,41 @@ def _probe():
     figs = [o["data"]["application/vnd.plotly.v1+json"] for o in out.outputs
             if "application/vnd.plotly.v1+json" in o.get("data", {})]
     traces = figs[0]["data"] if figs else []
+    tables = [o["data"]["text/html"] for o in out.outputs
+              if "sparselib-table" in o.get("data", {}).get("text/html", "")]
+    note = 'class="sparselib-note"'
     return {"figures": len(figs), "traces": len(traces),
             "legend": [t["name"] for t in traces if t.get("showlegend")],
             "methods": sorted({t["meta"]["method"] for t in traces}),
             "runs": sorted([c[0] for t in traces if t["meta"]["kind"] == "seeds" for c in t["customdata"]]
                            + [r for t in traces if t["meta"]["kind"] == "reference" for r in t["meta"]["run_ids"]]),
+            "menus": [m.get("name") for f in figs for m in f["layout"].get("updatemenus", [])],
             "title": figs[0]["layout"]["title"]["text"] if figs else None,
             "hover": [h for t in traces for h in t.get("hovertext", [])],
-            "tables": sum("sparselib-table" in o.get("data", {}).get("text/html", "") for o in out.outputs),
+            "tables": len(tables), "notes": [t[t.index(note):] for t in tables if note in t],
             "cells": state["cells"][["method", "goal"]].values.tolist() if len(state["cells"]) else [],
             "shown": sorted(state["shown"]["run_id"]), "status": status.value,
+            "slider": [sparsity.min, sparsity.max, *sparsity.value], "folder": folder.value,
             "messages": [o["text"] for o in out.outputs if o["output_type"] == "stream"]}
 
 _steps = {"start": _probe()}
 methods.value = ("dense", "imp", "gmp")
 _steps["methods"] = _probe()
-sparsity.value = (94.0, 100.0)  # actual sparsity, in %
+sparsity.value = (94.0, sparsity.max)  # actual sparsity, in %
 _steps["sparsity"] = _probe()
-sparsity.value = (0.0, 100.0)
+sparsity.value = (sparsity.min, sparsity.max)
 goals.value = (0.9,)
 _steps["goal"] = _probe()
 seeds.value = (0,)
 _steps["seed"] = _probe()
 xaxis.value = "speedup"
 _steps["x"] = dict(_probe(), xtitle=state["fig"].layout.xaxis.title.text)
-methods.value = ()
+no_methods.click()
 _steps["none"] = _probe()
+all_methods.click()
+_steps["all"] = _probe()
+goals.value = (0.0,)  # only the implicit methods' runs (no goal sparsity): no table, and a line that says why
+_steps["implicit"] = _probe()
 _mini = folder.value
 folder.value = _other = next(v for _, v in folder.options if v != _mini)  # another results folder
 _steps["other"] = _probe()
@@ -214,11 +223,18 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     # dense is a reference line per configuration (the 6-epoch run, and the 4-epoch one restricted IMP starts from)
     assert start["legend"] == ["Dense (6 epochs)", "Dense (4 epochs)", "IMP", "IMP+", "BIMP", "GMP", "DPF", "GSM",
                                "LC", "DNW", "CS", "STR", "DST"]
-    assert start["title"] == "Top-1 accuracy vs actual sparsity — mini"
-    assert any("implicit (no goal)" in h and "CS" in h for h in start["hover"])
-    assert not any("goal sparsity 0 %" in h for h in start["hover"])
+    assert start["menus"] == [] and start["title"] == "Top-1 accuracy vs actual sparsity — mini"  # one x control
     assert start["status"] == f"{len(runs)} of {len(runs)} runs shown"
     assert {m for m, _ in start["cells"]} == set(runs["method"]) - {"dense"}
+    # DST's row is all "—" while its runs are in the figure: the note under the table says why, cell by cell
+    (note,) = start["notes"]
+    assert note.count("<b>DST</b>: no configuration") == 3 and "±0.25 pp" in note
+    assert any("implicit (no goal)" in h and "CS" in h for h in start["hover"])
+    assert not any("goal sparsity 0 %" in h for h in start["hover"])
+    # the slider spans the pruned runs' actual sparsities (whole percents), not 0-100 %
+    pruned = runs.loc[runs["method"] != "dense", "sparsity_prunable"] * 100
+    lo, hi, value_lo, value_hi = start["slider"]
+    assert lo <= pruned.min() < lo + 1 and hi - 1 < pruned.max() <= hi and (value_lo, value_hi) == (lo, hi)
 
     three = steps["methods"]  # fewer methods: fewer traces, only theirs, and only their rows in the table
     assert three["runs"] == expect(["dense", "imp", "gmp"])
@@ -226,6 +242,7 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
                                                                               "IMP", "GMP"]
     assert 0 < three["traces"] < start["traces"]
     assert sorted({m for m, _ in three["cells"]}) == ["gmp", "imp"] and len(three["cells"]) < len(start["cells"])
+    assert three["notes"] == []  # every cell filled: no note
 
     dense_95_98 = steps["sparsity"]  # a range of actual sparsity: the runs at 95 and 98 % and the dense ones
     assert dense_95_98["runs"] == expect(["dense", "imp", "gmp"], lowest=0.94)
@@ -244,9 +261,19 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     assert x["title"] == "Top-1 accuracy vs theoretical speedup — mini"
 
     assert steps["none"]["figures"] == 0 and steps["none"]["messages"] == ["nothing matches the filters\n"]
-    other = collect_runs(report["other"])  # results/calibration: CS, STR and DST only
+    assert steps["all"]["runs"] == expect(None, [0.9], [0])  # "all": every method again (the other filters stay)
+
+    implicit = steps["implicit"]  # only runs without a goal: the figure, no table, one line instead
+    assert implicit["figures"] == 1 and implicit["tables"] == 0 and implicit["cells"] == []
+    (line,) = implicit["messages"]
+    assert line.startswith("No table:") and "CS, STR, DST" in line and "90 %, 95 %, 98 %" in line
+
+    other = collect_runs(report["other"])  # results/calibration: CS, STR and DST only, no goal sparsity
     assert steps["other"]["runs"] == sorted(other["run_id"]) and steps["other"]["status"].startswith(f"{len(other)} ")
+    assert steps["other"]["tables"] == 0 and steps["other"]["messages"][0].startswith("No table:")
+    assert "folder have none" in steps["other"]["messages"][0]
     assert steps["reload"]["runs"] == expect() and steps["reload"]["traces"] == start["traces"]
+    assert steps["reload"]["slider"] == start["slider"]
 
     # the kernel sent every update over the widget's comm: the frontend's last state is the last figure
     sent = client.widget_state[report["out_id"]]["outputs"]
