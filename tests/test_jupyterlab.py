@@ -4,8 +4,8 @@ every request off 127.0.0.1 blocked.
 What users saw in JupyterLab and the headless tests (tests/test_notebook.py) cannot: the figure collapsed to 0 px
 after a click on a legend entry or a change of x axis; the figure's own x-axis dropdown disagreed with the widgets;
 switching results folders logged "Error setting state" in the browser's console.  Here the figure keeps its height
-through both, follows the window's width, the x axis has one control and the title follows it, and switching
-folders logs no error.
+through both, follows the window's width, the x axis has one control and the title follows it, switching folders
+logs no error, and the path field opens a folder outside the repository or says in one line why it cannot.
 
 One JupyterLab server (on a copy of notebooks/, its kernels importing this checkout) and one browser page for the
 whole module: the notebook is run once, and each test starts from, and returns to, its first view (results/mini, x
@@ -312,6 +312,35 @@ def test_switching_results_folders_logs_no_error(lab):
     lab.page.locator(TABLE).wait_for()
     lab.wait_for_figure(f"!({IMPLICIT_ONLY})")
     assert not lab.errors(start), lab.errors(start)
+
+
+def test_the_path_field_opens_any_folder_or_says_why_not(lab, tmp_path):
+    """A path that is no folder: one line saying so, and the view stays; a folder outside the repository with
+    finished runs: opened, and in the results dropdown from then on."""
+    from sparselib.results import collect_runs
+
+    field_ = lab.page.locator(".widget-text input").first
+    missing = tmp_path / "no-such-folder"
+    field_.fill(str(missing))
+    field_.press("Enter")
+    lab.page.locator(".widget-html-content", has_text=f"no folder {missing}").wait_for()
+    lab.screenshot("5-path-missing")
+    assert lab.page.locator(".widget-dropdown select").first.input_value().endswith("results/mini")
+    mine = tmp_path / "my-runs"
+    shutil.copytree(REPO / "results" / "calibration", mine, ignore=shutil.ignore_patterns("*.pt"))
+    n = len(collect_runs(mine))
+    field_.fill(str(mine))
+    field_.press("Enter")
+    lab.status(f"{n} of {n} runs shown")
+    lab.wait_for_figure(IMPLICIT_ONLY)
+    folder = lab.page.locator(".widget-dropdown select").first
+    lab.page.wait_for_function("([el, v]) => el.value === v", arg=[folder.element_handle(), str(mine.resolve())])
+    lab.screenshot("6-own-folder")
+    assert lab.page.locator(".widget-html-content", has_text="no folder").count() == 0  # the message is gone
+    folder.select_option(label="results/mini")
+    lab.page.locator(TABLE).wait_for()
+    lab.wait_for_figure(f"!({IMPLICIT_ONLY})")
+    assert not lab.errors()
 
 
 def test_nothing_left_the_machine(lab):

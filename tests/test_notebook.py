@@ -122,6 +122,9 @@ EXPLORE = NOTEBOOK.with_name("explore.ipynb")
 # what the widgets show (out.outputs: what the kernel sent to the frontend) and the state behind it.
 PROBE = '''
 import json as _json
+import shutil as _shutil
+import tempfile as _tempfile
+from pathlib import Path as _Path
 
 def _probe():
     figs = [o["data"]["application/vnd.plotly.v1+json"] for o in out.outputs
@@ -142,6 +145,7 @@ def _probe():
             "cells": state["cells"][["method", "goal"]].values.tolist() if len(state["cells"]) else [],
             "shown": sorted(state["shown"]["run_id"]), "status": status.value,
             "slider": [sparsity.min, sparsity.max, *sparsity.value], "folder": folder.value,
+            "path_message": path_message.value,
             "messages": [o["text"] for o in out.outputs if o["output_type"] == "stream"]}
 
 _steps = {"start": _probe()}
@@ -167,7 +171,16 @@ folder.value = _other = next(v for _, v in folder.options if v != _mini)  # anot
 _steps["other"] = _probe()
 folder.value = _mini  # reading a folder again resets every filter
 _steps["reload"] = _probe()
-print(_json.dumps({"steps": _steps, "other": _other, "out_id": out.model_id}))
+_tmp = _Path(_tempfile.mkdtemp())
+path.value = str(_tmp / "no-such-folder")  # the path field: a folder that does not exist ...
+_steps["missing"] = _probe()
+(_tmp / "empty").mkdir()
+path.value = str(_tmp / "empty")  # ... one without finished runs ...
+_steps["empty"] = _probe()
+_shutil.copytree(_other, _tmp / "mine", ignore=_shutil.ignore_patterns("*.pt"))
+path.value = str(_tmp / "mine")  # ... and a user's own runs, outside the repository
+_steps["mine"] = _probe()
+print(_json.dumps({"steps": _steps, "other": _other, "mine": str((_tmp / "mine").resolve()), "out_id": out.model_id}))
 '''
 
 
@@ -275,8 +288,17 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     assert steps["reload"]["runs"] == expect() and steps["reload"]["traces"] == start["traces"]
     assert steps["reload"]["slider"] == start["slider"]
 
+    # the path field: a clear line for a folder that does not exist or holds no finished runs (the view stays) ...
+    assert "no folder" in steps["missing"]["path_message"] and "no-such-folder" in steps["missing"]["path_message"]
+    assert "no finished runs" in steps["empty"]["path_message"]
+    for step in ("missing", "empty"):
+        assert steps[step]["folder"] == steps["reload"]["folder"] and steps[step]["runs"] == expect()
+    mine = steps["mine"]  # ... and a folder outside the repository opens like one of results/*
+    assert mine["folder"] == report["mine"] and mine["path_message"] == ""
+    assert mine["runs"] == sorted(other["run_id"])
+
     # the kernel sent every update over the widget's comm: the frontend's last state is the last figure
     sent = client.widget_state[report["out_id"]]["outputs"]
     plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in sent
               if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(plotly) == 1 and len(plotly[0]["data"]) == start["traces"]
+    assert len(plotly) == 1 and len(plotly[0]["data"]) == mine["traces"]
