@@ -343,6 +343,20 @@ def test_the_path_field_opens_any_folder_or_says_why_not(lab, tmp_path):
     assert not lab.errors()
 
 
+def test_the_saved_notebook_strips_back_to_the_committed_one(lab, lab_server):
+    """Run and saved in JupyterLab, the notebook holds outputs, execution counts and kernel details (what dirtied the
+    tracked notebook); the git filter (tools/strip_notebooks.py --filter, see the README) takes every one of them
+    out again: what git would store is the committed file, byte for byte."""
+    saved = lab_server[2] / NOTEBOOK
+    lab.page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.context.save(); }")
+    text = saved.read_text(encoding="utf-8")
+    assert '"outputs": []' in (REPO / "notebooks" / NOTEBOOK).read_text(encoding="utf-8")
+    assert "application/vnd.jupyter.widget-view+json" in text and '"execution_count": 1' in text
+    clean = subprocess.run([sys.executable, str(REPO / "tools" / "strip_notebooks.py"), "--filter"], input=text,
+                           capture_output=True, text=True, check=True).stdout
+    assert clean == (REPO / "notebooks" / NOTEBOOK).read_text(encoding="utf-8")
+
+
 def test_nothing_left_the_machine(lab):
     """Every request the page made went to 127.0.0.1 (the others would have been blocked, and are listed here)."""
     assert not lab.blocked, lab.blocked

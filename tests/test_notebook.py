@@ -1,8 +1,11 @@
 """The notebooks: the papermill one runs a run through the library (it holds no training logic of its own); the
 widgets one executes headless and its callbacks re-plot what the filters keep."""
+import importlib
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -41,6 +44,64 @@ def test_papermill_train_notebook_makes_the_run(papermill_run):
     assert cfg.run_id in json.dumps(nb)
     code = "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
     assert "backward" not in code and "optimizer" not in code  # the library trains, not the notebook
+
+
+# ---------------------------------------------------------------------------------------------
+# committed notebooks stay clean (tools/strip_notebooks.py; the README's "Notebooks in git")
+
+COMMITTED = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def _strip_tool():
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        return importlib.import_module("strip_notebooks")
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_notebooks_are_clean(path):
+    """No outputs, no execution counts, no widget state (explore.ipynb's held this machine's paths), no kernel
+    details: exactly what tools/strip_notebooks.py (the git filter) leaves of the file."""
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    assert "widgets" not in nb["metadata"] and set(nb["metadata"]) == {"kernelspec", "language_info"}
+    assert nb["metadata"]["language_info"] == {"name": "python"}
+    assert all(set(c["metadata"]) <= {"tags"} for c in nb["cells"])
+    assert _strip_tool().stripped(text) == text, f"run `python3 tools/strip_notebooks.py` ({path.name})"
+
+
+def test_strip_tool_cleans_what_running_a_notebook_writes(tmp_path):
+    """What JupyterLab or papermill write into a notebook goes (outputs, counts, widget state, kernel details, cell
+    metadata but its tags); --check reports a dirty notebook with exit status 1, --filter works on stdin/stdout (as
+    git runs it), and a stripped notebook stays as it is."""
+    tool = _strip_tool()
+    committed = COMMITTED[0].read_text(encoding="utf-8")
+    nb = json.loads(committed)
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code.update(execution_count=3, outputs=[{"output_type": "stream", "name": "stdout", "text": "x\n"}])
+    code["metadata"] = {"tags": ["parameters"], "execution": {"iopub.status.busy": "2026"}, "scrolled": True}
+    nb["metadata"].update(widgets={"application/vnd.jupyter.widget-state+json": {"state": {"/home/me": 1}}},
+                          papermill={"duration": 1.0},
+                          language_info={"name": "python", "version": "3.11.7", "pygments_lexer": "ipython3"})
+    dirty = tmp_path / "dirty.ipynb"
+    dirty.write_text(json.dumps(nb), encoding="utf-8")
+    tool_cmd = [sys.executable, str(REPO / "tools" / "strip_notebooks.py")]
+    check = subprocess.run([*tool_cmd, "--check", str(dirty)], capture_output=True, text=True)
+    assert check.returncode == 1 and "not clean" in check.stdout
+    clean = json.loads(tool.stripped(dirty.read_text(encoding="utf-8")))
+    cell = next(c for c in clean["cells"] if c["id"] == code["id"])
+    assert cell["outputs"] == [] and cell["execution_count"] is None and cell["metadata"] == {"tags": ["parameters"]}
+    assert clean["metadata"] == json.loads(committed)["metadata"]
+    filtered = subprocess.run([*tool_cmd, "--filter"], input=json.dumps(nb), capture_output=True, text=True,
+                              check=True).stdout
+    assert filtered == tool.dumps(clean)
+    subprocess.run([*tool_cmd, str(dirty)], check=True)  # in place
+    assert tool.stripped(dirty.read_text(encoding="utf-8")) == dirty.read_text(encoding="utf-8")
+    assert subprocess.run([*tool_cmd, "--check", str(dirty)]).returncode == 0
 
 
 def _outputs(nb) -> list:
