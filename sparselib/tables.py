@@ -2,7 +2,7 @@
 
 * :func:`study_table` — Tables 1 / 4 / 5: the selected cells (see :mod:`sparselib.selection`) per method and goal
   sparsity; the two best accuracies per column highlighted; every cell's run ids in its hover text; "—" cells
-  carry the reason.
+  carry the reason, which :func:`empty_cells_note` spells out under the table.
 * :func:`settings_table` — Table 2: the training configuration of each preset, assumed values marked.
 * :func:`methods_table` — Table 3: the method registry's overview.
 * :func:`summary_table` — the results page's summary: one row per method configuration and goal sparsity.
@@ -94,6 +94,19 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
     return _table(f'<tr><th rowspan="2">method (relative time)</th>{head}</tr><tr>{sub}</tr>', rows, "study", caption)
 
 
+def empty_cells_note(cells: pd.DataFrame) -> str:
+    """Why each "—" cell of a :func:`study_table` is empty (the reason :func:`sparselib.selection.select_cells`
+    gives: no configuration landed within the band around the goal, and the closest one), one line per cell, as HTML
+    to put under the table; "" when every cell is filled.  A hover alone hides it, and a row of "—" for a method
+    whose runs a figure next to it shows reads like a bug."""
+    empty = cells.loc[cells["found"] != True] if len(cells) else cells  # noqa: E712 - object column (NA)
+    if not len(empty):
+        return ""
+    items = "".join(f"<li><b>{_esc(method_label(r.method))}</b>: {_esc(r.why_empty)}</li>"
+                    for r in empty.itertuples(index=False))
+    return f'<div class="sparselib-note">Why a cell is “—”:<ul>{items}</ul></div>'
+
+
 TABLE_CSS = """<style>
 div.sparselib-scroll { max-width: 100%; overflow-x: auto; margin: 0.5em 0 1em; }
 table.sparselib-table { border-collapse: collapse; font-size: 0.8em; margin: 0; }
@@ -109,6 +122,8 @@ table.sparselib-summary td.runs code { font-size: 0.95em; padding: 0; }
 table.sparselib-table td.best { font-weight: bold; background: #e6f2e6; }
 table.sparselib-table td.empty { text-align: center; color: #777; cursor: help; }
 table.sparselib-table caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 4px; }
+div.sparselib-note { font-size: 0.8em; color: #555; margin: -0.5em 0 1em; }
+div.sparselib-note ul { margin: 0.2em 0; padding-left: 1.5em; }
 </style>"""
 
 

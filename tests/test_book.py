@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import artifacts_dir, block_off_machine, chromium_missing, launched_chromium
+
 REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
@@ -282,9 +284,6 @@ def test_results_notebook_says_plainly_when_there_are_no_runs(tmp_path, monkeypa
 # The built book in a real browser: Debian's chromium (`make setup` installs it) driven by
 # Playwright, the HTML served by a local HTTP server, every request off 127.0.0.1 blocked.
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FIGURE = "div.plotly-graph-div, .js-plotly-plot"
 # what plotly draws for a trace (heatmaps, contours and images get a class of their own)
 TRACE = ".main-svg .trace, .main-svg .hm, .main-svg .contour, .main-svg .im"
@@ -300,22 +299,12 @@ def chromium():
     reason, which fails each test (`_browser`): CI must not skip them silently."""
     if os.environ.get("SPARSELIB_SKIP_BROWSER") == "1":
         pytest.skip("SPARSELIB_SKIP_BROWSER=1")
-    if not os.access(CHROMIUM, os.X_OK):
-        yield (f"{CHROMIUM} is missing: run `make setup` (as root) or `apt-get install chromium` "
-               f"(SPARSELIB_SKIP_BROWSER=1 skips the browser tests)")
+    missing = chromium_missing()
+    if missing:
+        yield f"{missing} (SPARSELIB_SKIP_BROWSER=1 skips the browser tests)"
         return
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as e:
-        yield f"playwright is not installed ({e}): run `make setup`"
-        return
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
-    finally:
-        pw.stop()
 
 
 @pytest.fixture(scope="module")
@@ -344,11 +333,9 @@ def book_url(built_book):
 
 @pytest.fixture(scope="module")
 def screenshot_dir() -> Path:
-    env = os.environ.get("SPARSELIB_ARTIFACTS")
-    folder = Path(env) if env else REPO / "test-artifacts" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    if not env:  # our own folder: no screenshots left over from pages that no longer exist
-        for old in folder.glob("*.png"):
+    folder = artifacts_dir()
+    if not os.environ.get("SPARSELIB_ARTIFACTS"):  # our own folder: no book page's screenshot left over from a page
+        for old in folder.glob("book_*.png"):      # that no longer exists (other tests' screenshots stay)
             old.unlink()
     return folder
 
@@ -372,21 +359,11 @@ class _Visit:
     that is not to 127.0.0.1 (those are blocked)."""
 
     def __init__(self, browser, url: str, width: int = 1280):
-        from urllib.parse import urlsplit
-
-        self.url, self.errors, self.external, self.broken = url, [], [], []
+        self.url, self.errors, self.broken = url, [], []
         self.context = browser.new_context(viewport={"width": width, "height": 900},
                                            service_workers="block")
         self.context.set_default_timeout(30_000)
-
-        def route(r):
-            if urlsplit(r.request.url).hostname == "127.0.0.1":
-                r.continue_()
-            else:
-                self.external.append(r.request.url)
-                r.abort()
-
-        self.context.route("**/*", route)
+        self.external = block_off_machine(self.context)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")

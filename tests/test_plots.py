@@ -172,7 +172,7 @@ def _grid_runs():
 def test_legend_has_one_entry_per_method_below_the_plot():
     df = _grid_runs()
     fig = accuracy_vs_sparsity(df)
-    n_configs = len(_by_kind(fig, "mean"))
+    n_configs = len(_by_kind(fig, "mean")) + len(_by_kind(fig, "reference"))  # pruned lines, dense reference line
     assert n_configs == 24  # the figure still draws every configuration ...
     legend = [t for t in fig.data if t.showlegend]
     assert [t.name for t in legend] == [plots.method_label(m) for m in METHODS_12]  # ... the legend names methods
@@ -192,7 +192,9 @@ def test_legend_has_one_entry_per_method_below_the_plot():
         for text, (rid,) in zip(t.hovertext, t.customdata):
             assert rid in text and t.meta["series"] in text
             shown[rid] = text
-    assert set(shown) == set(df["run_id"])
+    dense = next(t for t in _by_kind(fig, "reference"))  # the dense runs: the reference line's, named on its hover
+    assert all(rid in text for text in dense.hovertext for rid in dense.meta["run_ids"])
+    assert set(shown) | set(dense.meta["run_ids"]) == set(df["run_id"])
     assert "momentum=0.995" in shown["gsm-2-0.9-0"]
 
 
@@ -208,6 +210,65 @@ def test_points_and_means_are_the_runs_in_percent():
     assert fig.layout.xaxis.type == "log"
     assert "sparsity" in fig.layout.xaxis.title.text.lower()
     assert "%" in fig.layout.yaxis.title.text
+
+
+def test_dense_is_a_horizontal_reference_across_the_pruned_runs():
+    """Dense is no point at 0 % sparsity (which squeezed the pruned runs into the axis' right third): it is a line at
+    its mean accuracy and a band of ±1 std over seeds, labelled, spanning exactly the pruned runs' x range on every
+    x axis, so the axis starts where they start."""
+    df = _runs()
+    fig = accuracy_vs_sparsity(df)
+    dense = [t for t in fig.data if t.meta["method"] == "dense"]
+    assert sorted(t.meta["kind"] for t in dense) == ["band", "reference"]  # no seeds, no means at x = 0 %
+    line = next(t for t in dense if t.meta["kind"] == "reference")
+    band = next(t for t in dense if t.meta["kind"] == "band")
+    mean, std = 91.0, 100 * np.std([0.90, 0.92], ddof=1)
+    assert list(line.y) == pytest.approx([mean] * len(line.y))
+    assert min(band.y) == pytest.approx(mean - std) and max(band.y) == pytest.approx(mean + std)
+    assert band.fill == "toself" and line.showlegend and line.name == "Dense" and not band.showlegend
+    assert "Dense" in line.text and line.mode == "lines+text"  # labelled on the plot, not only in the legend
+    assert sorted(line.meta["run_ids"]) == ["s1-dense-0.0-0", "s1-dense-0.0-1"]
+    assert all("s1-dense-0.0-0" in h for h in line.hovertext)
+    # x: the pruned runs' range on each axis (the initial one, and every dropdown button's)
+    pruned = df[df["method"] != "dense"]
+    ranges = {"x: actual sparsity": 1 / (1 - pruned["sparsity_prunable"]),
+              "x: theoretical speedup": pruned["theoretical_speedup"],
+              "x: relative training time": pruned["relative_time"]}
+    i = list(fig.data).index(line)
+    for button in fig.layout.updatemenus[0].buttons:
+        xs = button.args[0]["x"][i]
+        assert (min(xs), max(xs)) == pytest.approx((ranges[button.label].min(), ranges[button.label].max()))
+    assert min(line.x) == pytest.approx(1 / (1 - 0.899)) and 1.0 not in line.x  # not at 1 / (1 - 0)
+    assert min(x for t in fig.data for x in t.x if x is not None) == pytest.approx(1 / (1 - 0.899))
+
+
+def test_each_dense_configuration_has_its_own_legend_entry():
+    """Two dense configurations (the full dense run and the shorter one restricted IMP starts from) are two lines,
+    each with its own legend entry and group, named by epochs, the longer first."""
+    df = _runs()
+    df["epochs"] = 6
+    short = df[df["method"] == "dense"].assign(epochs=4, top1=[0.85, 0.86], run_id=["short-0", "short-1"])
+    fig = accuracy_vs_sparsity(pd.concat([df, short], ignore_index=True))
+    lines = [t for t in fig.data if t.meta["kind"] == "reference"]
+    assert [t.name for t in lines] == ["Dense (6 epochs)", "Dense (4 epochs)"]
+    assert [t.y[0] for t in lines] == pytest.approx([91.0, 85.5])
+    assert len({t.legendgroup for t in lines}) == 2 and all(t.showlegend for t in lines)
+    assert len({t.line.dash for t in lines}) == 2
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["Dense (6 epochs)", "Dense (4 epochs)", "IMP", "GMP"]
+    for t in lines:  # each line's band is in its group: a click on the entry hides both
+        assert [b.meta["kind"] for b in fig.data if b.legendgroup == t.legendgroup] == ["band", "reference"]
+
+
+def test_an_implicit_method_has_no_goal_in_its_hover():
+    """CS, STR and DST record a goal sparsity of 0: the hover says "implicit (no goal)", not "goal sparsity 0 %"."""
+    df = _runs()
+    cs = df[df["method"] == "gmp"].assign(method="cs", goal_sparsity=0.0, run_id=["cs-0", "cs-1"])
+    fig = accuracy_vs_sparsity(pd.concat([df, cs], ignore_index=True))
+    cs_text = [h for t in fig.data if t.meta["method"] == "cs" for h in t.hovertext]
+    assert len(cs_text) == 3 and all("implicit (no goal)" in h and "goal sparsity 0" not in h for h in cs_text)
+    gmp_text = [h for t in fig.data if t.meta["method"] == "gmp" for h in t.hovertext]
+    assert all("goal sparsity 90 %" in h for h in gmp_text)
 
 
 def test_sparsity_axis_is_labelled_in_percent_near_one():
@@ -249,15 +310,47 @@ def test_x_axis_dropdown_buttons_switch_the_data():
     assert len(titles) == 3
     types = [b.args[1]["xaxis.type"] for b in menu.buttons]
     assert types == ["log", "log", "linear"]
-    # the speedup/time views drop the sparsity tick labels
-    assert menu.buttons[0].args[1]["xaxis.tickvals"]
-    assert menu.buttons[1].args[1]["xaxis.tickvals"] is None
+    # each view has its own tick labels (the time view plotly's)
+    assert menu.buttons[0].args[1]["xaxis.ticktext"][:4] == ["0 %", "50 %", "80 %", "90 %"]
+    assert menu.buttons[1].args[1]["xaxis.ticktext"][:4] == ["1×", "2×", "5×", "10×"]
+    assert menu.buttons[2].args[1]["xaxis.tickvals"] is None
+    # the title follows the x axis
+    assert [b.args[1]["title.text"] for b in menu.buttons] == [
+        "Top-1 accuracy vs actual sparsity — s1", "Top-1 accuracy vs theoretical speedup — s1",
+        "Top-1 accuracy vs relative training time — s1"]
+    assert fig.layout.title.text == menu.buttons[0].args[1]["title.text"]
     # the figure starts in the state of the active button
     assert list(fig.data[imp_seeds_i].x) == pytest.approx(expected["x: actual sparsity"])
     # ... or another one, if asked
     fig2 = accuracy_vs_sparsity(df, x="speedup")
     assert fig2.layout.updatemenus[0].active == 1
     assert list(fig2.data[imp_seeds_i].x) == pytest.approx(expected["x: theoretical speedup"])
+    assert fig2.layout.title.text == "Top-1 accuracy vs theoretical speedup — s1"
+
+
+def test_without_the_x_menu_the_figure_has_one_x_control_less():
+    """The live notebook has an x-axis control of its own (widgets): the figure then leaves its dropdown out, and its
+    title names the x axis it was drawn on.  A title given by the caller stays as given."""
+    fig = accuracy_vs_sparsity(_runs(), x="time", x_menu=False)
+    assert not fig.layout.updatemenus
+    assert fig.layout.title.text == "Top-1 accuracy vs relative training time — s1"
+    assert "relative" in fig.layout.xaxis.title.text.lower()
+    two = accuracy_vs_sparsity(pd.concat([_runs("a"), _runs("b")], ignore_index=True), x_menu=False)
+    assert [m.name for m in two.layout.updatemenus] == ["setting"] and two.layout.updatemenus[0].x == 0.0
+    assert accuracy_vs_sparsity(_runs(), title="mine", x="speedup").layout.title.text == "mine"
+    assert all(b.args[1]["title.text"] == "mine"
+               for b in accuracy_vs_sparsity(_runs(), title="mine").layout.updatemenus[0].buttons)
+
+
+def test_speedup_ticks_are_sparse_and_readable():
+    """plotly's own log ticks label every digit over a short range ("8 9 1 2 3 … 10 2 3 …"); the speedup axis has
+    1-2-5 ticks per decade, labelled with "×"."""
+    fig = accuracy_vs_sparsity(_runs(), x="speedup")
+    ticks = dict(zip(fig.layout.xaxis.ticktext, fig.layout.xaxis.tickvals))
+    assert fig.layout.xaxis.tickmode == "array"
+    assert [ticks[t] for t in ("2×", "5×", "10×", "20×", "50×", "100×")] == [2, 5, 10, 20, 50, 100]
+    in_range = [v for v in fig.layout.xaxis.tickvals if 7.5 <= v <= 30]  # the pruned runs' speedups
+    assert in_range == [10, 20]
 
 
 def test_setting_dropdown_when_several_settings():
@@ -269,8 +362,11 @@ def test_setting_dropdown_when_several_settings():
     for button, setting in zip(menu.buttons, ("a", "b")):
         visible = button.args[0]["visible"]
         assert visible == [t.meta["setting"] == setting for t in fig.data]
-        assert setting in button.args[1]["title.text"]
     assert [bool(t.visible) for t in fig.data] == [t.meta["setting"] == "a" for t in fig.data]
+    # the setting dropdown names the setting shown; the title names the x axis (and follows the x-axis dropdown)
+    assert fig.layout.title.text == "Top-1 accuracy vs actual sparsity"
+    assert [b.args[1]["title.text"] for b in fig.layout.updatemenus[0].buttons][1] == \
+        "Top-1 accuracy vs theoretical speedup"
 
 
 def test_hover_shows_run_id_and_method():
@@ -313,6 +409,19 @@ def test_figure_bundle_has_both_mimetypes_and_no_plotly_js():
     assert "<script src=\"http" not in html and "https://cdn" not in html
     assert "plotly.js v" not in html and len(html) < 200_000  # ... and inlines no plotly.js
     assert "s1-imp-0.9-0" in html  # the figure's data is in the HTML
+
+
+def test_only_the_static_page_is_responsive():
+    """JupyterLab's plotly renderer re-fits the figure itself (Plotly.Plots.resize after each draw and on each
+    resize), which drops the layout's height; with "responsive" plotly.js then sized the figure to 100 % of a node
+    without a height of its own: 0 px after a legend click.  So the mimetype's config is not responsive; the static
+    page's is (its div has a fixed CSS height), so that figure follows the column width."""
+    bundle = figure_bundle(accuracy_vs_sparsity(_runs()))
+    config = bundle["application/vnd.plotly.v1+json"]["config"]
+    assert not config.get("responsive") and config["displaylogo"] is False
+    html = bundle["text/html"]
+    assert re.search(r'"responsive":\s*true', html) and '"displaylogo": false' in html
+    assert '<div style="height:540px; width:100%;">' in html  # the height "100 %" of the responsive figure is of
 
 
 def test_div_ids_are_unique_per_display():

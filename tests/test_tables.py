@@ -8,7 +8,7 @@ from sparselib.presets import PRESETS
 from sparselib.results import collect_runs, dense_baseline
 from sparselib.selection import select_cells
 from sparselib.plots import summarize_runs
-from sparselib.tables import TABLE_CSS, methods_table, settings_table, study_table, summary_table
+from sparselib.tables import TABLE_CSS, empty_cells_note, methods_table, settings_table, study_table, summary_table
 
 
 def cell(method, goal, top1, found=True, why=""):
@@ -26,6 +26,18 @@ def test_study_table_highlights_the_two_best_and_explains_empty_cells():
     assert 'title="closest reached 93.00 %">—</td>' in html
     assert "runs: imp-a,imp-b" in html and "IMP (1.50×)" in html
     assert html.index("IMP (") < html.index("GMP (")  # rows keep the order of the cells
+
+
+def test_empty_cells_are_explained_under_the_table():
+    """A "—" cell's reason (select_cells' why_empty) is spelled out under the table, one line per cell, the method
+    by its label; nothing when every cell is filled."""
+    cells = pd.DataFrame([cell("imp", 0.9, 0.80), cell("dst", 0.9, None, found=False, why="closest reached 90.47 %"),
+                          cell("dst", 0.95, None, found=False, why="closest reached 91.74 % <")])
+    note = empty_cells_note(cells)
+    assert re.findall(r"<li>(.*?)</li>", note) == ["<b>DST</b>: closest reached 90.47 %",
+                                                   "<b>DST</b>: closest reached 91.74 % &lt;"]
+    assert "sparselib-note" in note and "div.sparselib-note" in TABLE_CSS
+    assert empty_cells_note(cells.iloc[:1]) == "" and empty_cells_note(cells.iloc[:0]) == ""
 
 
 def test_summary_table_is_compact_and_scrolls_in_its_own_box():

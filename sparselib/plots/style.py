@@ -15,8 +15,8 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from ..methods import Method
 
-__all__ = ["canonical_method", "method_color", "method_label", "method_rank", "method_symbol", "present",
-           "series_label"]
+__all__ = ["canonical_method", "is_implicit", "method_color", "method_label", "method_rank", "method_symbol",
+           "present", "series_label"]
 
 # Colours (Paul Tol's) and symbols for names outside the registry, none of them a registered method's.
 _FALLBACK_COLORS = ("#44AA99", "#AA4499", "#CC6677", "#DDCC77", "#117733", "#88CCEE")
@@ -62,6 +62,13 @@ def method_label(name: Any) -> str:
     """The method's display name (e.g. IMP+); an unknown name as given."""
     cls = _registered(name)
     return cls.label if cls else str(name)
+
+
+def is_implicit(name: Any) -> bool:
+    """True for a method whose sparsity follows from its own hyper-parameters (CS, STR, DST): the goal sparsity its
+    runs record (0) is no goal.  A name outside the registry counts as explicit."""
+    cls = _registered(name)
+    return cls is not None and not cls.explicit
 
 
 def method_rank(name: Any) -> tuple[int, str]:
