@@ -123,3 +123,38 @@ def test_apportion_hits_the_total_and_respects_sizes():
     assert apportion([2.5, 2.5, 5.0], [3, 3, 5], 10) == [3, 2, 5]  # the earlier layer wins the tie
     assert apportion([0.2, 0.3], [1, 1], 1) == [0, 1]
     assert sum(apportion([1.7, 3.3, 0.9], [2, 4, 1], 6)) == 6
+
+
+def test_erk_caps_every_layer_that_would_exceed_density_one_and_all_dense_is_all_dense():
+    # at density 0.9 (396 of 440): ε = 396/48 = 8.25 caps the linear layer (1.856) and the first conv (1.375); the
+    # second conv keeps 396 - 80 - 72 = 244 of 288
+    d = erk_densities([(4, 2, 3, 3), (8, 4, 3, 3), (10, 8)], 0.9)
+    assert d == pytest.approx([1.0, 244 / 288, 1.0])
+    assert erk_densities([(4, 2, 3, 3), (10, 8)], 1.0) == [1.0, 1.0]  # nothing left to share: every layer dense
+    assert erk_densities([(2, 3)], 0.5) == pytest.approx([0.5])
+
+
+@pytest.mark.parametrize("allocation", ["uniform", "erk", "lamp"])
+def test_layerwise_allocations_prune_the_already_pruned_entries_first(allocation):
+    """With earlier masks, an entry pruned before stays pruned, even where its (kept-aside) magnitude is large."""
+    weights = toy_weights()
+    first = magnitude_masks(weights, 0.5, allocation=allocation)
+    bigger = [w.clone() for w in weights]
+    for w, m in zip(bigger, first):
+        w[~m] = 1000.0  # the pruned entries now look like the largest ones
+    second = magnitude_masks(bigger, 0.6, allocation=allocation, current=first)
+    assert all(not (b & ~a).any() for a, b in zip(first, second))
+    free = magnitude_masks(bigger, 0.6, allocation=allocation)  # without earlier masks they would be kept
+    assert any((f & ~a).any() for a, f in zip(first, free))
+
+
+@pytest.mark.parametrize("allocation", sorted(ALLOCATIONS))
+def test_both_threshold_paths_give_the_same_allocation(allocation):
+    weights = toy_weights()
+    fast = magnitude_masks(weights, 0.7, allocation=allocation, low_memory=False)
+    assert all(torch.equal(a, b) for a, b in zip(fast, magnitude_masks(weights, 0.7, allocation=allocation)))
+
+
+def test_magnitude_masks_names_a_bad_sparsity():
+    with pytest.raises(ValueError, match=r"sparsity=1\.0 must lie in \[0, 1\)"):
+        magnitude_masks(toy_weights(), 1.0)

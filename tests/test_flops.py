@@ -201,3 +201,14 @@ def test_model_info_fashion_mnist_and_options() -> None:
     assert info["macs_per_image"] == total_macs(model, (1, 28, 28))
     with pytest.raises(ValueError, match="unknown model 'resnet21'"):
         model_info("resnet21", 3, 10, 32)
+
+
+def test_theoretical_speedup_by_hand():
+    from sparselib.flops import theoretical_speedup
+
+    macs = {"a": 100, "b": 300}
+    assert theoretical_speedup(macs, {"a": 0.5, "b": 0.1}) == pytest.approx(400 / (50 + 30))
+    assert theoretical_speedup(macs, {"a": 0.5}) == pytest.approx(400 / (50 + 300))  # a missing layer is dense
+    assert theoretical_speedup(macs, {"a": 0.0, "b": 0.0}) == float("inf")
+    with pytest.raises(ValueError, match=r"density given for layers without a MAC count: \['c'\]"):
+        theoretical_speedup(macs, {"c": 0.5})

@@ -335,3 +335,22 @@ def test_invalid_T(name, T):
     ctx = RetrainContext(distance=0.2, pruned_fraction=0.25, retrain_epochs=10, train_epochs=200)
     with pytest.raises(ValueError):
         retrain_schedule(name, T, D, ctx)
+
+
+def test_allr_start_clips_to_its_floor_and_to_max_lr_and_names_what_it_needs():
+    from sparselib.schedules import RetrainContext, allr_start
+
+    ctx = lambda d, p, e_rt, e_tr: RetrainContext(distance=d, pruned_fraction=p, retrain_epochs=e_rt,  # noqa: E731
+                                                  train_epochs=e_tr)
+    assert allr_start(0.1, ctx(0.2, 0.25, 2, 10)) == pytest.approx(0.04)       # d / sqrt(p) · maxLR, inside
+    assert allr_start(0.1, ctx(0.01, 0.25, 2, 10)) == pytest.approx(0.02)      # the floor E_rt / E_train · maxLR
+    assert allr_start(0.1, ctx(0.01, 0.25, 30, 10)) == pytest.approx(0.1)      # a floor above 1 is capped at 1
+    assert allr_start(0.1, ctx(0.9, 0.25, 2, 10)) == pytest.approx(0.1)        # never above maxLR
+    assert allr_start(0.1, ctx(0.01, 0.25, 1, 0.5)) == pytest.approx(0.1)      # E_train below 1 is allowed
+    with pytest.raises(ValueError, match=r"^ALLR needs a RetrainContext \(distance, pruned_fraction, "
+                                         r"retrain_epochs, train_epochs\)$"):
+        allr_start(0.1, None)
+    with pytest.raises(ValueError, match=r"^ALLR needs ctx\.pruned_fraction > 0, got 0\.0$"):
+        allr_start(0.1, ctx(0.2, 0.0, 2, 10))
+    with pytest.raises(ValueError, match=r"^ALLR needs ctx\.train_epochs > 0, got 0$"):
+        allr_start(0.1, ctx(0.2, 0.5, 2, 0))

@@ -144,3 +144,40 @@ def test_bimp_cycles_tile_the_budget():
 def test_bimp_invalid(args):
     with pytest.raises(ValueError):
         bimp_cycles(*args, 0.9)
+
+
+def test_messages_name_the_bad_value():
+    with pytest.raises(ValueError, match=r"^goal must be a number in \[0, 1\), got 1\.5$"):
+        imp_targets(1.5, 2)
+    with pytest.raises(ValueError, match=r"^n_phases must be >= 1, got 0$"):
+        imp_prune_rate(0.9, 0)
+    with pytest.raises(ValueError, match=r"^n_phases must be an integer, got 2\.0$"):
+        imp_targets(0.9, 2.0)
+    with pytest.raises(ValueError, match=r"^epochs must be >= 1, got 0$"):
+        gmp_targets(0.9, 0, 1)
+    with pytest.raises(ValueError, match=r"^interval must be >= 1, got 0$"):
+        gmp_targets(0.9, 10, 0)
+    with pytest.raises(ValueError, match=r"^epochs must be at least 2\*interval = 4 for GMP \(got epochs=3, interval=2\)$"):
+        gmp_targets(0.9, 3, 2)
+    with pytest.raises(ValueError, match=r"^n_epochs must be >= 1, got 0$"):
+        bimp_cycles(0, 0, 1, 0.9)
+    with pytest.raises(ValueError, match=r"^n_train_budget must be >= 0, got -1$"):
+        bimp_cycles(20, -1, 2, 0.9)
+    with pytest.raises(ValueError, match=r"^pruning_interval must be >= 1, got 0$"):
+        bimp_cycles(20, 10, 0, 0.9)
+    with pytest.raises(ValueError, match=r"^BIMP needs n_epochs - n_train_budget >= pruning_interval \(at least one "
+                                         r"cycle\), got n_epochs=11, n_train_budget=10, pruning_interval=2$"):
+        bimp_cycles(11, 10, 2, 0.9)
+
+
+def test_gmp_with_an_interval_of_several_epochs():
+    # 10 epochs, interval 2: n = 4 steps at epochs 2, 4, 6, 8 (2 epochs left after the last)
+    t = gmp_targets(0.8, 10, 2)
+    assert list(t) == [2, 4, 6, 8]
+    assert [t[e] for e in (2, 4, 6)] == [approx(0.8 - 0.8 * (1 - e / 8) ** 3) for e in (2, 4, 6)]
+    assert t[8] == 0.8
+
+
+def test_bimp_with_a_dense_budget_and_long_cycles():
+    # 12 epochs, 4 dense, cycles of 3: 2 cycles at 4 and 7, the last taking the leftover 5 epochs
+    assert bimp_cycles(12, 4, 3, 0.75) == [(4, 3, approx(0.5)), (7, 5, 0.75)]

@@ -166,3 +166,33 @@ def test_run_folder_reads_what_it_writes_and_says_what_it_is(tmp_path):
     frame = f.history_frame()
     assert list(frame.columns) == ["epoch", "val_acc"] and frame["val_acc"].tolist() == [0.5, 0.75]
     assert f.notebook == f.path / "run.ipynb"
+
+
+def test_a_failure_record_keeps_the_traceback_and_the_time_and_success_works_without_one(tmp_path):
+    f = RunFolder(tmp_path / "r")
+    f.write_metrics({"top1": 0.5})  # no failure record to remove: fine
+    try:
+        raise KeyError("missing")
+    except KeyError as e:
+        f.record_failure(e)
+    rec = f.read_failure()
+    assert rec["error"] == "KeyError: 'missing'" and "raise KeyError(\"missing\")" in rec["traceback"]
+    assert rec["traceback"].startswith("Traceback (most recent call last)")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", rec["time"])
+    assert not RunFolder(tmp_path / "a") < RunFolder(tmp_path / "a")  # a strict order
+
+
+def test_the_write_check_makes_missing_parents_and_cleans_up(tmp_path):
+    f = RunFolder(tmp_path / "a" / "b" / "c")
+    f.check_writable()
+    assert f.path.is_dir() and list(f.path.iterdir()) == []
+    f.check_writable()  # again, on an existing folder
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.geteuid() != 0:  # root may write anyway
+            with pytest.raises(OSError):
+                RunFolder(locked / "x").check_writable()
+    finally:
+        locked.chmod(0o700)
