@@ -46,14 +46,15 @@ def preset_config(preset: str, method: str) -> RunConfig:
 def step_seconds(method: str, a, data: DataBundle, device: torch.device, tmp: str) -> float:
     cfg = preset_config(a.preset, method).replace(setting="bench", batch_size=a.batch, dataset=data.info.name,
                                                   model=a.model, model_width=None, train_subset=None,
-                                                  test_subset=None)
+                                                  test_subset=None, precision=a.precision,
+                                                  channels_last=a.channels_last)
     model = build_model(a.model, 3, data.info.num_classes)
     r = resolve(cfg)
     reference = None
     if r.reference is not None:  # the initial weights stand in for the trained dense run
         reference = Reference.from_weights(model.state_dict(), r.reference, len(data.train) // cfg.batch_size)
     trainer = Trainer(r.cfg, r.build(), model, data, f"{tmp}/{method}", device, reference=reference,
-                      progress=False, precision=a.precision, channels_last=a.channels_last, compile=a.compile)
+                      progress=False, compile=a.compile)
     s = trainer.state
     trainer.start()
     trainer.method.on_epoch_start(s)
