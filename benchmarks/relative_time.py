@@ -26,6 +26,7 @@ import torch
 from _common import synthetic_like
 
 from sparselib.data import dataset_info
+from sparselib.methods import get_method
 from sparselib.models import build_model
 from sparselib.presets import get_preset
 from sparselib.resolve import resolve
@@ -37,7 +38,8 @@ CONDITIONS = ("quiet", "other core busy", "same core shared")
 def child(a) -> None:
     torch.set_num_threads(1)
     preset = get_preset(a.preset)
-    cfg = preset.config(a.child, 0.0 if a.child == "dense" else a.sparsity)
+    explicit = get_method(a.child).explicit and a.child != "dense"
+    cfg = preset.config(a.child, a.sparsity if explicit else 0.0)  # implicit methods have no goal
     r = resolve(cfg)
     info = dataset_info(cfg.dataset)
     data = synthetic_like(info, cfg.batch_size * 8)
