@@ -268,14 +268,18 @@ class LRW(RetrainSchedule):
 
 
 class SLR(RetrainSchedule):
-    """SLR: scaled learning-rate restarting, the whole dense schedule compressed into the phase (Le & Hua 2021)."""
+    """SLR: scaled learning-rate restarting, the whole dense schedule compressed into the phase (Le & Hua 2021); the
+    dense run's own warm-up (the iterations before its first maximum) is replaced by maxLR before compressing, as the
+    authors' code does."""
 
     name = "slr"
     uses_warmup = True
 
     def main(self, R: int, eta: float) -> list[float]:
         n = len(self.dense_lrs)
-        return [self.dense_lrs[i * n // R] for i in range(R)]
+        k = self.dense_lrs.index(self.max_lr)
+        lrs = [self.max_lr] * k + self.dense_lrs[k:]
+        return [lrs[i * n // R] for i in range(R)]
 
 
 class CLR(RetrainSchedule):

@@ -149,9 +149,6 @@ class TrainState:
         for m, training in modes.items():
             m.train(training)
 
-    def reset_momentum(self) -> None:
-        self.optimizer.state.clear()
-
 
 def relative_change(before: list[torch.Tensor], after: list[torch.Tensor]) -> float:
     """‖before − after‖₂ / ‖before‖₂ over lists of tensors (0 for an all-zero ``before``)."""

@@ -126,3 +126,9 @@ def n_kept(n: int, sparsity: float) -> int:
     """How many of ``n`` weights a prune to ``sparsity`` keeps: ``n − round(sparsity · n)`` (the pruning steps' and
     the final hard prune's count)."""
     return n - int(round(sparsity * n))
+
+
+def authors_kept(n: int, sparsity: float) -> int:
+    """How many entries the authors' GSM and LC keep: ``int((1 − sparsity) · n)`` (their
+    ``n_remaining_params``, truncated, where :func:`n_kept` rounds the pruned count; the two can differ by one)."""
+    return int((1 - sparsity) * n)

@@ -59,15 +59,15 @@ def flat(tensors):
 
 
 # -- GSM ----------------------------------------------------------------------------------------------------------------
-def test_gsm_keeps_gradients_only_for_the_global_top_q_of_theta_times_grad():
-    m, state = tiny_state("gsm", 0.75)
+def test_gsm_prunable_scope_keeps_gradients_only_for_the_global_top_q_of_theta_times_grad():
+    m, state = tiny_state("gsm", 0.75, {"scope": "prunable"})
     assert all(g["momentum"] == 0.99 for g in state.optimizer.param_groups)
     backward(state, *tiny_batch())
     params = state.masks.params
     before = {id(p): p.grad.clone() for p in state.model.parameters()}
     scores = flat([(p * p.grad).abs() for p in params])
     n = scores.numel()
-    q = n - round(0.75 * n)
+    q = int((1 - 0.75) * n)
     top = torch.zeros(n, dtype=torch.bool)
     top[torch.topk(scores, q).indices] = True
     m.after_backward(state)
@@ -90,8 +90,8 @@ def test_gsm_keeps_gradients_only_for_the_global_top_q_of_theta_times_grad():
 
 # -- LC -----------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("lc_wd", [None, 0.05])
-def test_lc_decays_exactly_the_smallest_weights(lc_wd):
-    args = {} if lc_wd is None else {"weight_decay": lc_wd}
+def test_lc_prunable_scope_decays_exactly_the_smallest_weights(lc_wd):
+    args = {"scope": "prunable"} if lc_wd is None else {"weight_decay": lc_wd, "scope": "prunable"}
     m, state = tiny_state("lc", 0.6, args)
     wd = state.cfg.weight_decay if lc_wd is None else lc_wd
     params = state.masks.params
@@ -110,7 +110,7 @@ def test_lc_decays_exactly_the_smallest_weights(lc_wd):
     m.after_backward(state)
     theta = flat(params)
     n = theta.numel()
-    k = round(0.6 * n)
+    k = n - int((1 - 0.6) * n)
     drop = torch.zeros(n, dtype=torch.bool)
     drop[torch.topk(theta.abs(), k, largest=False).indices] = True
     grads = flat([p.grad for p in params])
@@ -127,7 +127,7 @@ def test_lc_decays_exactly_the_smallest_weights(lc_wd):
 
 
 def test_lc_recomputes_its_projection_every_projection_interval_steps():
-    m, state = tiny_state("lc", 0.5, {"projection_interval": 3})
+    m, state = tiny_state("lc", 0.5, {"projection_interval": 3, "scope": "prunable"})
     params = state.masks.params
     big = params[0]
     for p in state.model.parameters():
@@ -143,7 +143,7 @@ def test_lc_recomputes_its_projection_every_projection_interval_steps():
         assert torch.equal(flat(m.drop), first)
     state.step = 3
     m.after_backward(state)
-    assert flat(m.drop)[idx] == 0 and int(flat(m.drop).sum()) == round(0.5 * first.numel())
+    assert flat(m.drop)[idx] == 0 and int(flat(m.drop).sum()) == first.numel() - int(0.5 * first.numel())
 
 
 # -- DPF ----------------------------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_parametrizations_keep_the_optimizer_bound_and_are_removed_at_the_end(me
     if extra:  # the extra learnable tensors live in the model's state_dict, so checkpoints hold them
         assert len(keys) == 4 + len(extra) and len(state.optimizer.param_groups) == 2
         wd = state.optimizer.param_groups[1]["weight_decay"]
-        assert wd == (0.0 if method == "cs" else state.cfg.weight_decay)
+        assert wd == state.cfg.weight_decay  # CS (the authors' HEAD), STR and DST: the run's weight decay
     x = torch.randn(8, 6)
     F.cross_entropy(state.model(x), torch.arange(8) % 4).backward()
     state.optimizer.step()
@@ -167,6 +167,7 @@ def test_cs_soft_mask_penalty_temperature_and_final_mask():
     expected = w * torch.sigmoid(m.beta * masks[0]) / sig(0.2)
     assert torch.allclose(state.model[0].weight, expected)
     pen = 0.01 * sum(float(torch.sigmoid(m.beta * p.detach()).sum()) for p in masks)
+    pen += 0.5 * state.cfg.weight_decay * sum(float(p.detach().square().sum()) for p in latent(state.model))
     assert float(m.extra_loss(state).detach()) == pytest.approx(pen, rel=1e-5)
     for step in range(total):
         state.step = step
@@ -210,6 +211,7 @@ def test_dst_resets_a_layer_left_with_at_most_one_percent():
     assert int((state.model[0].weight != 0).sum()) == 120
     penalty = m.extra_loss(state)
     expected = 0.1 * (torch.exp(-t0.detach()).sum() + torch.exp(-t1.detach()).sum())
+    expected += 0.5 * state.cfg.weight_decay * sum(w.detach().square().sum() for w in latent(state.model))
     assert float(penalty.detach()) == pytest.approx(float(expected))
 
 

@@ -55,6 +55,18 @@ def check_int(name: str, value: object, minimum: int = 1, unit: str = "") -> Non
         raise ValueError(f"{name}={value!r} is invalid: must be an integer >= {minimum}{f' ({unit})' if unit else ''}")
 
 
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """ValueError naming ``name`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is invalid: choose one of {', '.join(map(repr, allowed))}")
+
+
+def check_flag(name: str, value: object) -> None:
+    """ValueError naming ``name`` unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is invalid: must be true or false")
+
+
 def check_hparams(hp: Any, **rules: tuple) -> None:
     """Validate dataclass fields: ``field=("int", minimum, unit)`` or ``field=("number", low, high, kwargs)``;
     a field that is None is left alone (it means: the setting's value)."""
@@ -92,6 +104,11 @@ class Method:
     fits_budget: ClassVar[bool] = True         # trains within the setting's epochs, a dense run it starts from
                                                # included (the paper's Table 1 compares only these)
     reference: ClassVar[str] = ""
+    # -- fidelity to the study's code (GitHub ZIB-IOL/BIMP; SPEC §6) -------------------------------------------------
+    authors_code: ClassVar[str] = ""           # the authors' file and function this module follows
+    follows: ClassVar[str] = ""                # which rule it follows by default: the authors' code or the paper
+    option: ClassVar[str] = ""                 # the other rule, where sparselib offers it as an option
+    differences: ClassVar[str] = ""            # what still differs from the authors' code
     # -- how a study runs it ----------------------------------------------------------------------------------------
     smoke: ClassVar[tuple[dict[str, Any], ...]] = ({},)  # method_args of its runs in the `smoke` study (tests)
     smoke_sparsity: ClassVar[float] = 0.9      # goal sparsity of its smoke runs (explicit methods)

@@ -5,7 +5,13 @@ the learning rate decaying linearly to 0, then ``(epochs − n_train_budget) // 
 cycles.  Cycle t prunes by magnitude (split across layers by ``allocation``, global by default) to
 ``1 − (1 − s)^((t+1)/n_cycles)`` and retrains ``pruning_interval`` epochs (the last cycle takes any leftover epochs)
 with a linear schedule that warms up over its first 10 % to the initial learning rate and then decays to 0 (LLR);
-the last cycle starts at ALLR's adaptive value instead.  Total epochs = the dense run's.
+the last cycle starts at ALLR's adaptive value instead, whose floor is ``min(L / n_train_budget, 1) · maxLR`` with
+``L`` that cycle's epochs.  One optimizer serves the dense phase and every cycle, so momentum carries over (the
+entries a step prunes have theirs zeroed).  Total epochs = the dense run's.
+
+Follows the authors' first commit (ZIB-IOL/BIMP 8f2b836: ``strategies/strategies.py``, ``BIMP`` and its ALLR in the
+last cycle; ``runners/baseRunner.py``).  The first sparselib version divided by the total epochs in ALLR's floor
+and restarted momentum at every pruning step.
 """
 from __future__ import annotations
 
@@ -45,6 +51,10 @@ class BIMP(PruneRetrain):
     smoke = ({"n_train_budget": 2, "pruning_interval": 1},)
     search = {}  # n_train_budget and pruning_interval depend on the budget: each preset sets its grid
     reference = "Zimmer, Spiegel, Pokutta 2023"
+    version = 2  # 2: ALLR's floor min(L / n_train_budget, 1)·maxLR in the last cycle; momentum carries over
+    authors_code = "strategies/strategies.py (first commit 8f2b836): BIMP"
+    follows = ("authors' code: linear dense phase, cycles to 1 − (1 − s)^((t+1)/n), LLR cycles, ALLR in the last one "
+               "with the floor min(L / n_train_budget, 1)·maxLR, momentum carried over")
 
     @classmethod
     def check_config(cls, cfg, hparams):
@@ -67,11 +77,10 @@ class BIMP(PruneRetrain):
         if found is None or found[1] != state.epoch:
             return
         t, start, length, target = found
-        state.reset_momentum()
         distance, fraction = prune_and_measure(state.masks, state.model, target, state.optimizer, self.hp.allocation)
         last = t == len(self.cycles) - 1
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(length),
-                             train_epochs=float(self.cfg.epochs))
+                             train_epochs=float(self.hp.n_train_budget))  # the authors' BIMP_ALLR floor
         self.retrain_lrs = retrain_schedule("allr" if last else "llr", length * state.iters_per_epoch, [self.cfg.lr],
                                             ctx)
         self.pruned = {**state.record_prune(distance, fraction), "phase": t + 1}

@@ -10,10 +10,15 @@ CS authors instead retrain the "ticket" ``w · 1{m > 0} / σ(s_initial)``, which
 trained: with undecided logits near 0 it can lose most of its accuracy).  Sparsity is controlled implicitly, by
 ``penalty`` (more → sparser) and ``s_initial`` (lower → sparser).
 
-Choices: β is updated every iteration (the authors' code steps it once per epoch), with t = 1 … T the 1-based index
-of the iteration about to run and T the run's total number of iterations, so the last iteration trains at
-``beta_final``.  The mask logits get no weight decay and the same learning rate and momentum as the weights, as in
-the authors' code (a separate SGD without weight decay for the mask parameters).
+Follows the authors' released code: ``strategies/scratchStrategies.py``, ``CS`` (ZIB-IOL/BIMP, HEAD 7bad593, the code
+of the ICLR version), including its weight decay (``weight_decay_rule="head"``): the optimizer's weight decay acts on
+every parameter, the mask logits included, and ``0.5 · wd · ‖w‖²`` over the prunable weights is added to the loss,
+so the weights decay at 2 × wd.  ``weight_decay_rule="first-commit"`` follows the authors' first commit (8f2b836):
+optimizer weight decay 0 on everything, only the explicit ``0.5 · wd · ‖w‖²`` on the weights.
+
+Choices: β is updated every iteration, as in Zimmer et al.'s code (the CS authors' code steps it once per epoch),
+with t = 1 … T the 1-based index of the iteration about to run and T the run's total number of iterations, so the
+last iteration trains at ``beta_final``.  The mask logits get the same learning rate and momentum as the weights.
 """
 from __future__ import annotations
 
@@ -23,9 +28,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import check_number
+from .base import check_choice, check_number
 from .registry import register
 from .reparam import ReparamMethod
+
+
+#: "head": optimizer weight decay on every parameter (mask logits too) + 0.5·wd·‖w‖² on the weights (HEAD 7bad593);
+#: "first-commit": optimizer weight decay 0 on everything + 0.5·wd·‖w‖² on the weights (8f2b836)
+WEIGHT_DECAY_RULES = ("head", "first-commit")
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,10 @@ class CSHparams:
     s_initial: float = 0.0    # initial mask logit m (lower → sparser)
     beta_final: float = 200.0  # temperature at the last iteration (authors' default: 200)
     penalty: float = 5e-4     # weight of Σ σ(β·m) in the loss (higher → sparser)
+    weight_decay_rule: str = "head"  # "head": the authors' released code; "first-commit": their first commit
 
     def __post_init__(self):
+        check_choice("weight_decay_rule", self.weight_decay_rule, WEIGHT_DECAY_RULES)
         check_number("s_initial", self.s_initial, -10.0, 10.0, allowed="must be a finite number in [-10, 10]")
         check_number("beta_final", self.beta_final, 1.0, 1e6,
                      allowed="must lie in [1, 1e6] (β grows from 1 to beta_final)")
@@ -69,6 +81,11 @@ class CS(ReparamMethod):
     smoke = tuple({"penalty": p, "beta_final": 2000.0} for p in (5e-4, 1e-3, 3e-3))  # lands near 90 / 95 / 98 %
     search = {"penalty": (3e-5, 7e-5, 2e-4, 5e-4, 1e-3, 3e-3)}  # the implicit knob; each preset sets its grid
     reference = "Savarese et al. 2020"
+    version = 2  # 2: the authors' released weight decay (optimizer wd on everything + 0.5·wd·‖w‖² on the weights)
+    authors_code = "strategies/scratchStrategies.py: CS"
+    follows = ("authors' released code (HEAD): optimizer weight decay on every parameter, mask logits included, plus "
+               "0.5·wd·‖w‖² on the weights (2 × wd); final weights w·σ(β·m)/σ(s_init) masked by 1{m > 0}")
+    option = 'weight_decay_rule="first-commit": only 0.5·wd·‖w‖² on the weights (the authors\' first commit)'
 
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
@@ -79,10 +96,13 @@ class CS(ReparamMethod):
         return _SoftMask(self, weight.detach(), self.hp.s_initial)
 
     def extra_weight_decay(self, state):
-        return 0.0
+        return self.cfg.weight_decay if self.hp.weight_decay_rule == "head" else 0.0
 
     def on_train_start(self, state):
         self.total_iters = max(self.total_epochs() * state.iters_per_epoch, 1)
+        if self.hp.weight_decay_rule == "first-commit":
+            for group in state.optimizer.param_groups:
+                group["weight_decay"] = 0.0
         super().on_train_start(state)
 
     def _set_beta(self, step: int) -> None:
@@ -97,9 +117,12 @@ class CS(ReparamMethod):
         self._set_beta(state.step + 1)  # state.step still counts the step just taken
 
     def extra_loss(self, state):
-        if self.hp.penalty == 0.0:
-            return None
-        return self.hp.penalty * torch.stack([part.gate().sum() for part in self.parts]).sum()
+        terms = []
+        if self.hp.penalty != 0.0:
+            terms.append(self.hp.penalty * torch.stack([part.gate().sum() for part in self.parts]).sum())
+        if self.cfg.weight_decay != 0.0:
+            terms.append(self.weight_l2())
+        return sum(terms) if terms else None
 
     @torch.no_grad()
     def current_masks(self):

@@ -20,3 +20,5 @@ class Dense(Method):
     sparsity_agnostic = True
     smoke_sparsity = 0.0
     reference = "—"
+    authors_code = "runners/baseRunner.py (dense training)"
+    follows = "authors' code: SGD with the setting's schedule"

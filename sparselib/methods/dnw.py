@@ -49,6 +49,10 @@ class DNW(ReparamMethod):
     explicit = True
     smoke = ({},)
     reference = "Wortsman et al. 2019"
+    authors_code = "strategies/scratchStrategies.py: DNW"
+    follows = "authors' code: forward with the global top-k of |w|, straight-through gradient to every weight"
+    differences = ("k = n − round(s·n) with ties to the earlier entry; the authors prune the int(s·n) smallest by a "
+                   "kthvalue threshold (|w| > threshold), which can differ by a weight or at ties")
     leave_parametrized = False  # keep the latent weights; the final global top-k mask is applied by the common code
 
     def __init__(self, cfg, hparams):

@@ -3,8 +3,10 @@ Feedback", ICLR 2020), as used by Zimmer, Spiegel & Pokutta 2023 (SPEC §6).
 
 The sparsity target follows GMP's cubic schedule (:func:`sparselib.sparsity.gmp_targets`; between pruning epochs the
 last reached target holds, 0 before the first).  Every ``mask_interval`` iterations the mask is recomputed by
-magnitude (``allocation``, global by default) from the *dense* weights — not only shrinking: pruned weights whose
-dense value has grown come back.  The
+magnitude (``allocation``, global by default) from the *dense* weights, and also right when the target changes (at
+the start of each of GMP's pruning epochs) — not only shrinking: pruned weights whose dense value has grown come
+back.  Follows the authors' code (``strategies/scratchStrategies.py``, ``DPF``, ZIB-IOL/BIMP HEAD 7bad593; the first
+sparselib version waited up to 15 iterations for the 16-step cadence after a change of target).  The
 forward and backward passes use the masked weights ``w ⊙ m``; the gradient computed there is applied to all dense
 weights (straight-through, the "feedback"), and the optimizer (momentum, weight decay) updates the dense weights.  At
 the end the model is hard pruned to the goal by global magnitude of the dense weights.
@@ -76,6 +78,10 @@ class DPF(Method):
     sparsity_agnostic = False
     smoke = ({"pruning_interval": 1},)
     reference = "Lin et al. 2020"
+    version = 2  # 2: the mask is also recomputed right when the target sparsity changes (the authors')
+    authors_code = "strategies/scratchStrategies.py: DPF"
+    follows = ("authors' code: GMP's cubic targets, mask from the dense weights every 16 iterations and whenever the "
+               "target changes, straight-through gradient to the dense weights, hard prune at the end")
 
     @classmethod
     def check_config(cls, cfg, hparams):
@@ -118,6 +124,10 @@ class DPF(Method):
         for buf, k in zip(self.buffers, keep):
             buf.copy_(k)
         state.masks.set(self.buffers)  # re-link after a resume loaded state.masks from the checkpoint
+
+    def on_epoch_start(self, state):
+        if state.epoch > 0 and self.target(state.epoch) != self.target(state.epoch - 1):
+            self.update_mask(state)  # a new target: the mask follows at once, not at the next 16-step mark
 
     def after_backward(self, state):
         pass  # every dense weight gets its gradient

@@ -8,6 +8,11 @@ backward pass uses the authors' surrogate (a long-tailed estimator): 2 − 4|x| 
 gets ``penalty · Σ exp(−t)``, which pushes thresholds up (sparser); a layer whose mask keeps ≤ 1 % of its weights
 has all its thresholds reset to 0 (dense again).  The final mask is 1{|w| > t}; the model keeps ``w ⊙ mask``.
 
+Follows the authors' code: ``strategies/scratchStrategies.py``, ``DST`` (ZIB-IOL/BIMP, HEAD 7bad593), including its
+weight decay: ``0.5 · wd · Σw²`` over the prunable weights is added to the loss on top of the optimizer's weight
+decay, so the weights decay at 2 × wd in total and the thresholds at 1 × (``weight_penalty=False``: the optimizer's
+weight decay only, as in the DST paper and the first sparselib version).
+
 Choices: the ≤ 1 % check runs after every optimizer step (the authors check in every forward pass, before using the
 mask; checking right after the update sees the same weights and thresholds, so the next forward pass — training or
 evaluation — never uses a collapsed layer).  The thresholds get the run's weight decay, learning rate and momentum,
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import check_number
+from .base import check_flag, check_number
 from .registry import register
 from .reparam import ReparamMethod
 
@@ -30,10 +35,12 @@ RESET_FRACTION = 0.01  # a layer keeping at most this fraction of its weights ge
 
 @dataclass(frozen=True)
 class DSTHparams:
-    penalty: float = 0.025  # α, the weight of Σ exp(−t) in the loss (higher → sparser)
+    penalty: float = 0.025       # α, the weight of Σ exp(−t) in the loss (higher → sparser)
+    weight_penalty: bool = True  # the authors' extra 0.5·wd·Σw² on the weights (False: the optimizer's wd only)
 
     def __post_init__(self):
         check_number("penalty", self.penalty, 0.0, math.inf, allowed="must be a finite number >= 0")
+        check_flag("weight_penalty", self.weight_penalty)
 
 
 class BinaryStep(torch.autograd.Function):
@@ -82,6 +89,11 @@ class DST(ReparamMethod):
     smoke = tuple({"penalty": p} for p in (0.025, 0.035))  # tops out near 95 % on smoke
     search = {"penalty": (1e-3, 2e-3, 3e-3, 0.025, 0.035)}  # the implicit knob; each preset sets its grid
     reference = "Liu et al. 2020"
+    version = 2  # 2: the authors' extra 0.5·wd·Σw² on the prunable weights (2 × wd on weights in total)
+    authors_code = "strategies/scratchStrategies.py: DST"
+    follows = "authors' code: 0.5·wd·Σw² added to the loss on top of the optimizer's weight decay (weights 2 × wd)"
+    option = "weight_penalty=False: the optimizer's weight decay only (the DST paper)"
+    differences = "the ≤ 1 % reset is checked after each optimizer step, not inside each forward pass"
 
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)
@@ -95,9 +107,12 @@ class DST(ReparamMethod):
         return self.cfg.weight_decay
 
     def extra_loss(self, state):
-        if self.hp.penalty == 0.0:
-            return None
-        return self.hp.penalty * torch.stack([torch.exp(-part.t).sum() for part in self.parts]).sum()
+        terms = []
+        if self.hp.penalty != 0.0:
+            terms.append(self.hp.penalty * torch.stack([torch.exp(-part.t).sum() for part in self.parts]).sum())
+        if self.hp.weight_penalty and self.cfg.weight_decay != 0.0:
+            terms.append(self.weight_l2())
+        return sum(terms) if terms else None
 
     @torch.no_grad()
     def reset_collapsed(self) -> torch.Tensor:

@@ -3,8 +3,11 @@
 Starts from a trained dense run of the same setting and seed.  ``n_phases`` prune–retrain cycles; phase t prunes by
 magnitude (split across layers by ``allocation``, global by default) to the overall sparsity
 ``1 − (1 − s)^((t+1)/n_phases)`` — the same fraction of the remaining weights each time — then retrains
-``epochs_per_phase`` epochs with SGD (the dense run's momentum and weight decay, momentum restarted) under one of the
-retraining schedules of :mod:`sparselib.schedules`, built from the learning rates the dense run recorded.
+``epochs_per_phase`` epochs with SGD (the dense run's momentum and weight decay) under one of the retraining schedules
+of :mod:`sparselib.schedules`, built from the learning rates the dense run recorded.  One optimizer serves all
+phases, so momentum carries over from phase to phase (the entries a step prunes have theirs zeroed), as in the
+authors' code (``runners/pretrainedRunner.py`` and ``strategies/pretrainedStrategies.py``, ZIB-IOL/BIMP HEAD
+7bad593; the first sparselib version restarted it at every pruning step).
 
 This is *restricted* IMP (SPEC §6): dense training and all retraining fit in the dense budget.  It starts from a
 shorter dense run of ``epochs − n_phases·epochs_per_phase`` epochs whose LR milestones are scaled by the same factor
@@ -69,6 +72,12 @@ class IMP(PruneRetrain):
     smoke = ({"n_phases": 2, "epochs_per_phase": 1, "schedule": "llr"},)
     search = {"schedule": ("ft", "lrw", "slr", "clr", "llr", "allr")}
     reference = "Han et al. 2015; schedules: Renda et al. 2020, Le & Hua 2021, Zimmer et al. 2023"
+    version = 2  # 2: momentum carries over between phases; SLR replaces the dense warm-up by maxLR (the authors')
+    authors_code = "strategies/pretrainedStrategies.py: IMP; runners/pretrainedRunner.py"
+    follows = ("authors' code: global magnitude, p = 1 − (1 − s)^(1/n) per phase, one optimizer through all phases "
+               "(momentum carries over, masked), the six retraining schedules")
+    differences = ("restricted IMP's shorter dense run scales the LR milestones (assumed: the paper does not say); "
+                   "the retraining warm-up has no one-iteration shift (SPEC §6)")
 
     @classmethod
     def reference_config(cls, cfg, hparams):
@@ -86,7 +95,6 @@ class IMP(PruneRetrain):
         if state.epoch % e:
             return
         phase = state.epoch // e
-        state.reset_momentum()
         distance, fraction = prune_and_measure(state.masks, state.model, self.targets[phase], state.optimizer,
                                                self.hp.allocation)
         ctx = RetrainContext(distance=distance, pruned_fraction=fraction, retrain_epochs=float(e),

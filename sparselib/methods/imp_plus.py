@@ -17,6 +17,8 @@ class IMPPlus(IMP):
     fits_budget = False    # retrains on top of the full dense run
     search = {}
     reference = "Zimmer et al. 2023 (unrestricted IMP)"
+    authors_code = "strategies/pretrainedStrategies.py: IMP (retraining on top of the full dense run)"
+    differences = ""
 
     @classmethod
     def reference_config(cls, cfg, hparams):

@@ -1,5 +1,5 @@
 """Shared by methods that steer the weights toward a sparse solution during training and hard-prune them only once,
-at the end (GSM, LC; DPF and DNW use :func:`final_hard_prune` too)."""
+at the end (GSM, LC; DPF and DNW use :func:`final_hard_prune` too), and the set of parameters GSM and LC rank."""
 from __future__ import annotations
 
 import math
@@ -9,6 +9,17 @@ import torch
 from ..allocation import magnitude_masks
 from ..topk import keep_largest, n_kept
 from .base import Method
+
+
+SCOPES = ("all", "prunable")  # which parameters GSM ranks and masks: all with a gradient (authors), or prunable only
+
+
+def ranked_parameters(state, scope: str) -> list[torch.Tensor]:
+    """The parameters GSM and LC rank: every trainable parameter in the optimizer's order (``"all"``, the authors'
+    code) or the prunable weights only (``"prunable"``)."""
+    if scope == "prunable":
+        return list(state.masks.params)
+    return [p for group in state.optimizer.param_groups for p in group["params"] if p.requires_grad]
 
 
 @torch.no_grad()

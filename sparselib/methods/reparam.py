@@ -61,6 +61,11 @@ class ReparamMethod(Method):
         """Weight decay of the extra parameters (those of the parametrization modules)."""
         return 0.0
 
+    def weight_l2(self) -> torch.Tensor:
+        """``0.5 · wd · Σ w²`` over the latent prunable weights, ``wd`` the setting's weight decay: the term the
+        authors' CS and DST add to the loss on top of the optimizer's weight decay."""
+        return 0.5 * self.cfg.weight_decay * torch.stack([w.square().sum() for w in self.weights]).sum()
+
     @torch.no_grad()
     def final_masks(self, state) -> list[torch.Tensor]:
         return self.current_masks()

@@ -73,6 +73,7 @@ class RigL(Method):
     sparsity_agnostic = False
     smoke = ({"update_interval": 8},)
     reference = "Evci et al. 2020"
+    follows = "the RigL paper (not in the study, so not in the authors' code)"
 
     def __init__(self, cfg, hparams):
         super().__init__(cfg, hparams)

@@ -8,8 +8,9 @@ exported weights equal what the last forward pass used.  Sparsity is controlled 
 (higher → larger σ(s) → sparser) and by the weight decay on s, which pulls the negative s up towards 0 over
 training (the paper's lever for high sparsity: its code decays s like every other non-BN parameter).
 
-Choice: s gets the run's weight decay (``s_weight_decay=None``) unless ``s_weight_decay`` is given, and the same
-learning rate and momentum as the weights, as in the authors' code.
+Follows the authors' code (``strategies/scratchStrategies.py``, ``STR``, ZIB-IOL/BIMP HEAD 7bad593): one weight
+decay — the run's — for weights, thresholds and BatchNorm, which a study tunes together with ``s_initial``; s gets
+the same learning rate and momentum as the weights.  Option: ``s_weight_decay`` gives s a weight decay of its own.
 """
 from __future__ import annotations
 
@@ -56,8 +57,12 @@ class STR(ReparamMethod):
     order = 100
     explicit = False
     smoke = tuple({"s_initial": v} for v in (-1.25, -1.0, -0.6))  # lands near 90 / 95 / 98 % on smoke
-    search = {"s_initial": (-2.0, -1.25, -0.6), "s_weight_decay": (3e-3, 6e-3, 1e-2)}  # each preset sets its grid
+    search = {"s_initial": (-2.0, -1.25, -0.6)}  # with the run's weight decay (a setting field); presets set grids
     reference = "Kusupati et al. 2020"
+    authors_code = "strategies/scratchStrategies.py: STR"
+    follows = ("authors' code: one weight decay for weights, thresholds and BatchNorm (the run's), tuned together "
+               "with s_initial; final weights the soft-thresholded ones")
+    option = "s_weight_decay: a separate weight decay on the thresholds"
 
     def make_parametrization(self, index, name, weight):
         return _SoftThreshold(weight.detach(), self.hp.s_initial)
