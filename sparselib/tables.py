@@ -194,6 +194,23 @@ def methods_table() -> str:
                   "<th>reference</th></tr>", rows)
 
 
+def fidelity_table() -> str:
+    """Where each method follows the study's authors' code (GitHub ZIB-IOL/BIMP) and where the original paper: one
+    row per registered method, from the method modules' own metadata."""
+    from .methods import ordered_methods
+
+    rows = []
+    for cls in ordered_methods():
+        code = f"<code>{_esc(cls.authors_code)}</code>" if cls.authors_code else "—"
+        rows.append(f"<tr><th>{_esc(method_label(cls.name))}</th><td style=\"text-align:left\">{code}</td>"
+                    f'<td style="text-align:left">{_esc(cls.follows)}</td>'
+                    f'<td style="text-align:left">{_esc(cls.option) or "—"}</td>'
+                    f'<td style="text-align:left">{_esc(cls.differences) or "none known"}</td>'
+                    f"<td>{cls.version}</td></tr>")
+    return _table("<tr><th>method</th><th>authors' code it follows</th><th>rule by default</th>"
+                  "<th>the other rule, as an option</th><th>what still differs</th><th>version</th></tr>", rows)
+
+
 #: The summary's columns: (key, header, hover text of the header).  Short headers (that may break: "speed-up")
 #: keep the table inside the text column; the hover text gives the full wording.
 SUMMARY_COLUMNS = [

@@ -249,7 +249,8 @@ def test_smoke_run_reaches_the_goal_exactly_and_the_mask_survives_reloading(smok
     print(f"{method}: wall time {metrics['wall_time_s']:.3f}s = {metrics['wall_time_s'] / dense_time:.2f}x dense")
 
 
-@pytest.mark.parametrize("method, args", [("dpf", {}), ("gsm", {}), ("lc", {"projection_interval": 5})])
+@pytest.mark.parametrize("method, args", [("dpf", {}), ("gsm", {}), ("lc", {"projection_interval": 5}),
+                                          ("gmp", {"allow_recovering": True})])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, method, args):
     cfg = SMOKE.config(method, 0.9, method_args=args)
     reference = run(cfg, rt(tmp_path / "a"), log=lambda _: None)
@@ -266,6 +267,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, metho
         assert resumed[key] == reference[key], key
     a, b = (load_torch(run_dir(cfg, rt(tmp_path / d)) / "final.pt") for d in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    mask = load_torch(run_dir(cfg, rt(tmp_path / "b")) / "mask.pt")
+    assert not any("parametrizations" in k for k in b)
+    assert sum(int((b[k] == 0).sum()) for k in mask) == round(0.9 * reference["prunable"])  # exact goal
 
 
 # -- hyper-parameters -----------------------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def test_bimp_stays_in_budget_and_prunes_on_its_cycles(tmp_path):
         if t < len(cycles) - 1:
             assert got == pytest.approx(retrain_schedule("llr", length * n, [cfg.lr]), abs=1e-9)
         else:
-            assert min(length / cfg.epochs, 1) * cfg.lr - 1e-9 <= max(got) <= cfg.lr + 1e-9
+            # ALLR's floor in the last cycle: min(L / n_train_budget, 1) · maxLR (the authors' BIMP_ALLR)
+            assert min(length / hp.n_train_budget, 1) * cfg.lr - 1e-9 <= max(got) <= cfg.lr + 1e-9
 
 
 @pytest.mark.parametrize("method", ["bimp", "imp_plus"])
