@@ -173,6 +173,46 @@ _MINI_CS = (2.7e-5, 3e-5, 6.2e-5, 6.5e-5, 1.8e-4, 2e-4)
 _MINI_STR = (0.0012, 0.0013, 0.0048, 0.0135)
 _MINI_DST = (0.0014, 0.0016, 0.0023)
 
+# -- fmnist: the fair mini study (issue 15), built under its own name until it is complete -------------------------------
+# Dense training has converged at 12 epochs: an earlier session's probe (ResNet-20 width 8, the same 12k subset, fp32)
+# gave 89.63 / 89.78 % test at 12 epochs (seeds 0 / 1) and 89.32 / 89.62 % at 24, within 0.5 pp, against 88.95 / 88.06 %
+# at 8 and 89.51 / 89.81 % at 16; the preset `fmnist-2x` re-measures the 24-epoch side under this preset's precision.
+_FMNIST = RunConfig(
+    setting="fmnist", dataset="fashion_mnist", model="resnet20", model_width=8, train_subset=12000, augment=False,
+    epochs=12, batch_size=128, lr=0.1, lr_schedule="multistep", lr_milestones=(6, 9), lr_gamma=0.1,
+    weight_decay=1e-4, precision="bf16", channels_last=True,
+)
+_FMNIST_WD = (1e-4, 5e-4)  # SPEC §4: the pruning-stable methods' weight decay, tuned over two values
+
+
+def _fmnist_methods() -> tuple[MethodGrid, ...]:
+    wd = tuple({"weight_decay": w} for w in _FMNIST_WD)
+    # the implicit methods' knobs: from an earlier session's seed-0 calibration at this setting (12 epochs, the
+    # authors' rules; its run files were lost), one value aimed at each of the 90 / 95 / 98 % bands per weight decay
+    cs = {1e-4: (2.3e-5, 5e-5, 1.45e-4), 5e-4: (1.9e-5, 4.6e-5, 1.3e-4)}
+    dst = {1e-4: (9.5e-4, 2e-3, 4e-3), 5e-4: (8.5e-4, 2e-3, 4e-3)}
+    return (
+        # restricted IMP: 9 dense + 3 retraining epochs (the paper's 160 + 40 of 200, scaled), or 8 + 2 x 2
+        MethodGrid("imp", tuple({"schedule": sch, "n_phases": 1, "epochs_per_phase": 3} for sch in _IMP_SCHEDULES)
+                   + tuple({"schedule": sch, "n_phases": 2, "epochs_per_phase": 2} for sch in ("llr", "allr"))),
+        MethodGrid("imp_plus", ({"schedule": "llr", "n_phases": 1, "epochs_per_phase": 3},)),
+        MethodGrid("bimp", ({"n_train_budget": 8, "pruning_interval": 1}, {"n_train_budget": 9, "pruning_interval": 1},
+                            {"n_train_budget": 8, "pruning_interval": 2})),
+        MethodGrid("gmp", tuple({"pruning_interval": 1, "allow_recovering": r} for r in (False, True)), overrides=wd),
+        MethodGrid("dpf", ({"pruning_interval": 1},), overrides=wd),
+        MethodGrid("gsm", tuple({"momentum": m} for m in (0.9, 0.99, 0.995)), overrides=wd),
+        # LC's strength is its weight decay (the authors tune the one weight decay): 1e-4 barely moves a weight in
+        # 1,000 steps (the mini study), so its grid starts higher
+        MethodGrid("lc", ({}, ), overrides=tuple({"weight_decay": w} for w in (5e-3, 2e-2))),
+        MethodGrid("dnw", ({},), overrides=wd),
+        *(MethodGrid("cs", tuple({"penalty": p} for p in cs[w]), overrides=({"weight_decay": w},)) for w in _FMNIST_WD),
+        # STR: the run's one weight decay tuned with s_initial (the authors')
+        MethodGrid("str", ({"s_initial": -3.0},), overrides=tuple({"weight_decay": w} for w in (2.1e-3, 2.9e-3, 4.5e-3))),
+        *(MethodGrid("dst", tuple({"penalty": p} for p in dst[w]), overrides=({"weight_decay": w},))
+          for w in _FMNIST_WD),
+    )
+
+
 PRESETS: dict[str, Preset] = {
     "paper-c10": _paper_preset(
         "paper-c10", _PAPER_C10, "ResNet-56 / CIFAR-10", (1e-4, 5e-4),
@@ -184,6 +224,28 @@ PRESETS: dict[str, Preset] = {
         data="CIFAR-100 (torchvision's files), 10 % held out for validation, random crop (padding 4) + horizontal "
              "flip + rotation up to 15°",
         model="WideResNet-28-10 with dropout 0.3 (36.5 M parameters, 5,243 M multiply-adds per image)"),
+    "fmnist": Preset(
+        name="fmnist",
+        description="Fashion-MNIST (12k training images), ResNet-20 at width 8, 12 epochs (converged dense), bf16 + "
+                    "channels_last, every method tuned as the paper tunes: the fair mini study (being made)",
+        base=_FMNIST, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1), methods=_fmnist_methods(),
+        notes={"data": "Fashion-MNIST, the same fixed-seed class-balanced subset of 12,000 training images as mini (10 % "
+                       "held out for validation), the full 10,000-image test set, no augmentation",
+               "model": "CIFAR-style ResNet-20 at base width 8 (1 input channel, 28x28)",
+               "schedule": "SGD Nesterov momentum 0.9, batch 128, LR 0.1 x0.1 at epochs 6 and 9 of 12; bf16 autocast "
+                           "and channels_last (benchmarks/cpu_speed.py: the fastest on these CPUs)"},
+        assumed={"seeds": "two, not three: three would take the study past its budget of 16 core-hours",
+                 "width": "8, not the real ResNet-20's 16: four times the multiply-adds would not fit the budget",
+                 "implicit grids": "one value per band and weight decay from a seed-0 calibration at this setting "
+                                   "by an earlier session (its run files were lost); the seed means decide",
+                 "CS beta_final": "200, the authors' default"},
+    ),
+    "fmnist-2x": Preset(
+        name="fmnist-2x", description="fmnist's dense run at twice the epochs (24; LR steps at 12 and 18): the "
+                                      "convergence check",
+        base=_FMNIST.replace(setting="fmnist-2x", epochs=24, lr_milestones=(12, 18)), sparsities=(), seeds=(0, 1),
+        methods=(),
+    ),
     "smoke": Preset(
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),

@@ -28,7 +28,7 @@ def test_smoke_covers_every_registered_method_with_its_own_smoke_configurations(
             assert [c.method_args for c in mine] == [dict(a) for a in cls.smoke]
 
 
-@pytest.mark.parametrize("name", ["paper-c10", "paper-c100", "mini", "smoke"])
+@pytest.mark.parametrize("name", ["paper-c10", "paper-c100", "mini", "fmnist", "smoke"])
 def test_every_study_has_valid_configs(name):
     p = get_preset(name)
     configs = p.configs()  # building them validates every one (budgets, hyper-parameter names)
@@ -66,4 +66,30 @@ def test_mini_is_sized_for_two_cpu_cores_and_documented():
 def test_unknown_preset_names_the_choices():
     with pytest.raises(ValueError, match="paper-c10"):
         get_preset("paper")
-    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "smoke"}
+    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "fmnist", "fmnist-2x", "smoke"}
+
+
+def test_fmnist_tunes_as_the_paper_tunes_inside_its_budget():
+    """Issue 15's protocol: every pruning-stable method's weight decay over two values, GSM's momenta, LC's
+    strength, GMP with and without allow_recovering, BIMP's budget and interval, IMP's six schedules and 1 vs 2
+    phases, restricted IMP inside the 12-epoch budget, and the convergence check at twice the epochs."""
+    p = get_preset("fmnist")
+    configs = p.configs()
+    by = lambda m: [c for c in configs if c.method == m]  # noqa: E731
+    for m in ("gmp", "dpf", "gsm", "dnw", "cs", "dst"):
+        assert {c.weight_decay for c in by(m)} == {1e-4, 5e-4}, m
+    assert len({c.weight_decay for c in by("lc")}) >= 2 and len({c.weight_decay for c in by("str")}) >= 2
+    assert all("s_weight_decay" not in c.method_args for c in by("str"))  # the authors' one weight decay
+    assert {c.method_args["momentum"] for c in by("gsm")} == {0.9, 0.99, 0.995}
+    assert {c.method_args.get("allow_recovering", False) for c in by("gmp")} == {False, True}
+    bimp = {(c.method_args["n_train_budget"], c.method_args["pruning_interval"]) for c in by("bimp")}
+    assert len({b for b, _ in bimp}) >= 2 and len({i for _, i in bimp}) >= 2
+    assert {c.method_args["schedule"] for c in by("imp")} == {"ft", "lrw", "slr", "clr", "llr", "allr"}
+    assert {c.method_args["n_phases"] for c in by("imp")} == {1, 2}
+    for c in by("imp"):
+        assert resolve(c).reference.epochs + c.method_args["n_phases"] * c.method_args["epochs_per_phase"] == 12
+    assert all(c.precision == "bf16" and c.channels_last for c in configs)
+    twice = get_preset("fmnist-2x")
+    assert [c.method for c in twice.configs()] == ["dense", "dense"]
+    assert twice.base.epochs == 2 * p.base.epochs and twice.base.replace(setting="fmnist", epochs=12,
+                                                                        lr_milestones=(6, 9)) == p.base
