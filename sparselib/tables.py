@@ -94,6 +94,49 @@ def study_table(cells: pd.DataFrame, goals: Iterable[float], dense: pd.DataFrame
     return _table(f'<tr><th rowspan="2">method (relative time)</th>{head}</tr><tr>{sub}</tr>', rows, "study", caption)
 
 
+def read_cells(path) -> pd.DataFrame:
+    """Table cells saved as CSV (``#`` lines are comments), e.g. a study's Table 1 before a change of its runs."""
+    return pd.read_csv(path, comment="#")
+
+
+def cell_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Per method and goal, the Table 1 cell before and after (both from
+    :func:`sparselib.selection.select_cells`): mean top-1 and sparsity, whether it was found, and the change of the
+    mean top-1 in percentage points (missing where either side has no cell)."""
+    cols = ["method", "goal", "found", "top1_mean", "top1_std", "sparsity_mean"]
+    b = before[cols].copy()
+    a = after[cols].copy()
+    for df in (a, b):
+        df["goal"] = df["goal"].astype(float).round(6)
+        df["found"] = df["found"].astype(str).str.lower() == "true"
+    out = b.merge(a, on=["method", "goal"], how="outer", suffixes=("_before", "_after"))
+    both = out["found_before"].fillna(False) & out["found_after"].fillna(False)
+    out["change_pp"] = (out["top1_mean_after"] - out["top1_mean_before"]).where(both) * 100
+    return out
+
+
+def changes_table(changes: pd.DataFrame, methods: Sequence[str]) -> str:
+    """:func:`cell_changes` for ``methods`` as a table: before → after per goal, and the change."""
+    goals = sorted(changes["goal"].unique())
+    head = "".join(f'<th colspan="3">{g * 100:g} %</th>' for g in goals)
+    sub = "<th>before</th><th>after</th><th>change (pp)</th>" * len(goals)
+    rows = []
+    for m in methods:
+        tds = []
+        for g in goals:
+            c = changes.loc[(changes["method"] == m) & (changes["goal"] == g)]
+            if c.empty:
+                tds.append('<td colspan="3" class="empty">—</td>')
+                continue
+            c = c.iloc[0]
+            side = [_pm(pct(c[f"top1_mean_{k}"], c[f"top1_std_{k}"])) if c[f"found_{k}"] == True else "—"  # noqa: E712 (NaN: no cell)
+                    for k in ("before", "after")]
+            d = "—" if pd.isna(c["change_pp"]) else f"{c['change_pp']:+.2f}"
+            tds.append(f"<td>{side[0]}</td><td>{side[1]}</td><td>{d}</td>")
+        rows.append(f"<tr><th>{_esc(method_label(m))}</th>{''.join(tds)}</tr>")
+    return _table(f'<tr><th rowspan="2">method</th>{head}</tr><tr>{sub}</tr>', rows, "study")
+
+
 def empty_cells_note(cells: pd.DataFrame) -> str:
     """Why each "—" cell of a :func:`study_table` is empty (the reason :func:`sparselib.selection.select_cells`
     gives: no configuration landed within the band around the goal, and the closest one), one line per cell, as HTML

@@ -2,6 +2,7 @@
 import re
 
 import pandas as pd
+import pytest
 
 from sparselib.figures import cycles_figure, layer_sparsity_figure, lr_figure
 from sparselib.presets import PRESETS
@@ -90,3 +91,20 @@ def test_figures_from_the_smoke_study(smoke_results):
     assert all(max(t.y) <= 100 and min(t.y) >= 0 for t in layers.data)
     lrs = lr_figure(runs)
     assert [t.name for t in lrs.data][0] == "dense run" and "LLR" in [t.name for t in lrs.data]
+
+
+def test_cell_changes_compare_a_saved_table_with_the_new_one(tmp_path):
+    from sparselib.tables import cell_changes, changes_table, read_cells
+
+    before = tmp_path / "before.csv"
+    before.write_text("# a comment line\nmethod,goal,found,top1_mean,top1_std,sparsity_mean\n"
+                      "gsm,0.9,True,0.28,0.02,0.9\ngsm,0.95,True,0.19,0.12,0.95\nstr,0.9,False,,,\n")
+    after = pd.DataFrame({"method": ["gsm", "gsm", "str"], "goal": [0.9, 0.95, 0.9], "found": [True, False, True],
+                          "top1_mean": [0.8125, None, 0.85], "top1_std": [0.01, None, 0.0],
+                          "sparsity_mean": [0.9, None, 0.901]})
+    ch = cell_changes(read_cells(before), after).set_index(["method", "goal"])
+    assert ch.loc[("gsm", 0.9), "change_pp"] == pytest.approx(53.25)  # 81.25 − 28.00 by hand
+    assert pd.isna(ch.loc[("gsm", 0.95), "change_pp"]) and pd.isna(ch.loc[("str", 0.9), "change_pp"])
+    html = changes_table(ch.reset_index(), ["gsm", "str"])
+    assert "+53.25" in html and "28.00 ±&nbsp;2.00" in html and "81.25 ±&nbsp;1.00" in html
+    assert html.count("<tr><th>") == 1 + 2  # the sub-header row, one row per method
