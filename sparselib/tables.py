@@ -305,3 +305,15 @@ def summary_table(summary: pd.DataFrame) -> str:
         }
         rows.append("<tr>" + "".join(cells[key] for key, _, _ in keep) + "</tr>")
     return _table(f"<tr>{head}</tr>", rows, "sparselib-summary")
+
+
+def stability_table(summary: pd.DataFrame) -> str:
+    """:func:`sparselib.stability.stability_summary` next to Table 3's claim."""
+    rows = []
+    for r in summary.itertuples():
+        std = "" if r.drop_std is None or pd.isna(r.drop_std) else f" ± {r.drop_std:.2f}"
+        rows.append(f"<tr><th>{_esc(method_label(r.method))}</th><td>{'yes' if r.claimed_stable else 'no'}</td>"
+                    f"<td>{_pm(f'{r.drop_mean:.2f}{std}')}</td><td>{r.drop_max:.2f}</td>"
+                    f"<td>{r.removed_norm_mean:.3f}</td><td>{r.runs}</td></tr>")
+    return _table("<tr><th>method</th><th>pruning-stable (Table 3)</th><th>drop at the final prune (pp)</th>"
+                  "<th>largest drop (pp)</th><th>relative norm removed</th><th>runs</th></tr>", rows)
