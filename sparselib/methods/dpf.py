@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from ..allocation import check_allocation, magnitude_masks
 from ..sparsity import gmp_targets
 from .base import Method, check_hparams
 from .prune_at_end import final_hard_prune
 from .registry import register
+from .reparam import add_mask_parametrizations, remove_mask_parametrizations
 
 
 class _StraightThroughMask(torch.autograd.Function):
@@ -102,18 +102,7 @@ class DPF(Method):
         return self.epoch_targets[min(epoch, len(self.epoch_targets) - 1)]
 
     def on_train_start(self, state):
-        owners = dict(state.model.named_modules())
-        self.modules, self.buffers = [], []
-        for name, param in zip(state.masks.names, state.masks.params):
-            module_name, _, attr = name.rpartition(".")
-            module = owners[module_name]
-            if attr != "weight" or module.weight is not param:
-                raise RuntimeError(f"DPF expects {name} to be the weight of module {module_name!r}")
-            parametrize.register_parametrization(module, "weight", DPFMask(param))
-            if module.parametrizations.weight.original is not param:  # the optimizer must keep updating it
-                raise RuntimeError(f"register_parametrization replaced the Parameter {name}")
-            self.modules.append(module)
-            self.buffers.append(module.parametrizations.weight[0].mask)
+        self.modules, self.buffers = add_mask_parametrizations(state, DPFMask, "DPF")
         state.masks.set(self.buffers)  # the same tensors (bool, same device): history reports the live sparsity
 
     @torch.no_grad()
@@ -137,9 +126,6 @@ class DPF(Method):
             self.update_mask(state)
 
     def on_train_end(self, state):
-        for i, module in enumerate(self.modules):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
-            if module.weight is not state.masks.params[i]:  # not expected (torch keeps the Parameter); be safe
-                state.masks.params[i] = module.weight
+        remove_mask_parametrizations(state, self.modules)
         self.modules, self.buffers = [], []
         final_hard_prune(state, self.cfg.goal_sparsity)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from ..allocation import check_allocation, magnitude_masks
 from ..masks import prune_and_measure
@@ -25,6 +24,7 @@ from ..sparsity import gmp_targets
 from ..state import relative_change
 from .base import Method, check_flag, check_hparams
 from .registry import register
+from .reparam import add_mask_parametrizations, remove_mask_parametrizations
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,7 @@ class GMP(Method):
     def on_train_start(self, state):
         if not self.hp.allow_recovering:
             return
-        owners = dict(state.model.named_modules())
-        for name, param in zip(state.masks.names, state.masks.params):
-            module_name, _, attr = name.rpartition(".")
-            module = owners[module_name]
-            if attr != "weight" or module.weight is not param:
-                raise RuntimeError(f"GMP expects {name} to be the weight of module {module_name!r}")
-            parametrize.register_parametrization(module, "weight", MaskedWeight(param))
-            if module.parametrizations.weight.original is not param:  # the optimizer must keep updating it
-                raise RuntimeError(f"register_parametrization replaced the Parameter {name}")
-            self.modules.append(module)
-            self.buffers.append(module.parametrizations.weight[0].mask)
+        self.modules, self.buffers = add_mask_parametrizations(state, MaskedWeight, "GMP")
 
     def on_epoch_start(self, state):
         target = self.targets.get(state.epoch)
@@ -139,9 +129,6 @@ class GMP(Method):
         return row
 
     def on_train_end(self, state):
-        for i, module in enumerate(self.modules):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
-            if module.weight is not state.masks.params[i]:  # not expected (torch keeps the Parameter); be safe
-                state.masks.params[i] = module.weight
+        remove_mask_parametrizations(state, self.modules)
         self.modules, self.buffers = [], []
         # the common code applies the last mask: the model keeps the kept weights, pruned ones exactly zero

@@ -112,3 +112,31 @@ class ReparamMethod(Method):
                                    f"state.masks.params would no longer point at the model's weights")
         self.parts, self.sites = [], []
         state.masks.set(masks)
+
+
+def add_mask_parametrizations(state, make, method: str) -> tuple[list[nn.Module], list[torch.Tensor]]:
+    """Register ``make(weight)`` — a parametrization module with a bool ``mask`` buffer — on the ``weight`` of every
+    prunable layer (DPF, GMP with ``allow_recovering``): the mask is then part of the model's ``state_dict``
+    (checkpointed), and ``parametrizations.weight.original`` stays the very Parameter the optimizer and
+    ``state.masks`` hold.  Returns the modules and their mask buffers."""
+    owners = dict(state.model.named_modules())
+    modules, buffers = [], []
+    for name, param in zip(state.masks.names, state.masks.params):
+        module_name, _, attr = name.rpartition(".")
+        module = owners[module_name]
+        if attr != "weight" or module.weight is not param:
+            raise RuntimeError(f"{method} expects {name} to be the weight of module {module_name!r}")
+        parametrize.register_parametrization(module, "weight", make(param))
+        if module.parametrizations.weight.original is not param:  # the optimizer must keep updating it
+            raise RuntimeError(f"register_parametrization replaced the Parameter {name}")
+        modules.append(module)
+        buffers.append(module.parametrizations.weight[0].mask)
+    return modules, buffers
+
+
+def remove_mask_parametrizations(state, modules: list[nn.Module]) -> None:
+    """Undo :func:`add_mask_parametrizations`: every layer's plain ``weight`` is its dense Parameter again."""
+    for i, module in enumerate(modules):
+        parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
+        if module.weight is not state.masks.params[i]:  # not expected (torch keeps the Parameter); be safe
+            state.masks.params[i] = module.weight
