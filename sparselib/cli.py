@@ -154,7 +154,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         configs = [c for c in configs if c.method in wanted | {BASELINE}]  # dense: the baseline of relative time
     p = plan(configs, runtime)
     extra = sum(r.extra for r in p.runs)
-    counts = {s: p.count(s) for s in ("finished", "failed", "partial", "missing")}
+    counts = {s: p.count(s) for s in ("finished", "diverged", "failed", "partial", "missing")}
     print(f"preset {preset.name}: {len(p.runs) - extra} runs" + (f" (+{extra} dense runs they start from)" if extra
           else "") + ": " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(p.todo)} to run")
     workers = 1 if a.workers == 0 else (a.workers or (None if a.scheduler else default_workers()))

@@ -39,6 +39,23 @@ def finished_folders(path: str | Path) -> list[RunFolder]:
     return [f for f in folders if f.file(f.CONFIG).exists()]
 
 
+def diverged_runs(path: str | Path) -> pd.DataFrame:
+    """The runs under ``path`` whose training diverged (``diverged.json``): setting, method, goal sparsity, seed,
+    run id, config id, method args and the error."""
+    rows = []
+    for f in sorted(Path(path).glob(f"**/{RunFolder.DIVERGED}")):
+        folder = RunFolder(f.parent)
+        if not folder.diverged or not folder.file(folder.CONFIG).exists():
+            continue
+        cfg = folder.read_config()
+        rows.append({"setting": cfg["setting"], "method": cfg["method"], "goal_sparsity": cfg["goal_sparsity"],
+                     "seed": cfg["seed"], "run_id": folder.run_id, "config_id": config_id(cfg),
+                     "method_args": json.dumps(cfg.get("method_args", {}), sort_keys=True),
+                     "error": folder.read_divergence()["error"]})
+    return pd.DataFrame(rows, columns=["setting", "method", "goal_sparsity", "seed", "run_id", "config_id",
+                                       "method_args", "error"])
+
+
 def collect_runs(path: str | Path) -> pd.DataFrame:
     """All finished runs (folders with ``metrics.json``) under ``path``, one row each, columns :data:`COLUMNS` first.
 
@@ -47,7 +64,9 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
     needed run is not in the table).  Times exclude evaluation.  Both are on the clock in ``time_basis``
     (:func:`sparselib.timing.time_basis`): the GPU's time when all runs involved ran on CUDA and recorded it, the
     process's CPU time when all ran on one CPU thread (robust to other work on the machine), else wall time;
-    ``relative_wall_time`` is the same ratio on wall time, for every run.
+    ``relative_wall_time`` is the same ratio on wall time, for every run.  ``n_diverged`` counts the seeds of the
+    row's configuration whose training diverged (:func:`diverged_runs`; those runs have no row): the selection rule
+    never picks such a configuration.
     """
     rows = []
     for folder in finished_folders(path):
@@ -63,6 +82,8 @@ def collect_runs(path: str | Path) -> pd.DataFrame:
         if column not in df:
             df[column] = None
     _relative_times(df)
+    diverged = diverged_runs(path)["config_id"].value_counts()
+    df["n_diverged"] = df["config_id"].map(diverged).fillna(0).astype(int)
     rest = [c for c in df.columns if c not in COLUMNS]
     return df[COLUMNS + rest].sort_values(["setting", "method", "goal_sparsity", "seed"], ignore_index=True)
 

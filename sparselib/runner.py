@@ -21,7 +21,7 @@ from .masks import sparsity_of
 from .models import build_model
 from .resolve import Resolved, resolve
 from .storage import RunFolder, provenance
-from .train import Reference, Trainer
+from .train import Reference, Trainer, TrainingDiverged
 
 
 class RunError(RuntimeError):
@@ -90,6 +90,10 @@ def run_or_skip(cfg: RunConfig, runtime: Runtime = Runtime(), *, log: Callable[[
     if folder.finished:
         log(f"run {r.cfg.setting}/{r.run_id} ({r.cfg.method}) is already finished: nothing to do ({folder.path})")
         return folder.read_metrics(), False
+    if folder.diverged:
+        raise TrainingDiverged(f"run {r.cfg.setting}/{r.run_id} ({r.cfg.method}) diverged before: "
+                               f"{folder.read_divergence()['error']}; delete {folder.file(folder.DIVERGED)} to try "
+                               f"again")
     check_writable(folder.path)
     lock = folder.lock()
     try:
@@ -140,6 +144,9 @@ def _run_locked(r: Resolved, runtime: Runtime, folder: RunFolder, log: Callable[
         result = trainer.fit()
     except KeyboardInterrupt:
         log(f"interrupted: run {r.run_id} resumes from its last finished epoch when started again")
+        raise
+    except TrainingDiverged as e:
+        folder.record_divergence(e)
         raise
     except Exception as e:
         folder.record_failure(e)

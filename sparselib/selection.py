@@ -1,7 +1,8 @@
 """The paper's selection rule: the tidy run table in, the study's table cells out.
 
 For each method (or any row key) and goal sparsity: among the method's configurations (all fields but the seed)
-whose *mean* final sparsity over seeds lies within ±0.25 percentage points of the goal, take the one with the best
+whose *mean* final sparsity over seeds lies within ±0.25 percentage points of the goal and none of whose seeds
+diverged (its mean is undefined: the paper's grids drop such a configuration), take the one with the best
 mean *validation* accuracy, and report its test accuracy (mean ± sample std over seeds), theoretical speedup,
 actual sparsity and relative time.  A cell with no configuration in the band is empty ("—") and says why.
 
@@ -42,6 +43,7 @@ def config_groups(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Dat
         relative_time_mean=("relative_time", "mean"),
         method_args=("method_args", "first"),
         run_ids=("run_id", lambda s: ",".join(sorted(s))),
+        **({"n_diverged": ("n_diverged", "max")} if "n_diverged" in runs else {}),
     ).reset_index()
     return out
 
@@ -62,6 +64,12 @@ def select_cells(runs: pd.DataFrame, goals: Iterable[float], *, by: Sequence[str
     rows = []
     for key, cands in (groups.groupby(by, sort=False, dropna=False) if len(groups) else []):
         key = key if isinstance(key, tuple) else (key,)
+        if "n_diverged" in cands:  # a configuration that diverged on a seed is no candidate
+            cands = cands.loc[cands["n_diverged"] == 0]
+        if not len(cands):
+            rows += [dict(zip(by, key), goal=goal, n_candidates=0, found=False, n_seeds=0,
+                          why_empty="every configuration diverged on at least one seed") for goal in goals]
+            continue
         for goal in goals:
             inside = cands.loc[(cands["sparsity_mean"] - goal).abs() <= band + 1e-12]
             row = dict(zip(by, key), goal=goal, n_candidates=len(inside))

@@ -13,6 +13,7 @@ file                   what                                                     
 ``mask_stats.json``    per-layer size, kept weights, multiply-adds                 yes
 ``metrics.json``       final metrics; written last, so its presence means *done*  yes
 ``failed.json``        the error of the last failed attempt (removed on success)   yes
+``diverged.json``      the run's loss became NaN/inf: an outcome, not retried      yes
 ``mask.pt``            the final keep-masks                                        no
 ``final.pt``           the final (pruned) weights, a plain state_dict               no
 ``checkpoint.pt``      the last completed epoch (``checkpoint.prev.pt``: the one before)  no
@@ -186,16 +187,20 @@ def provenance(device: "torch.device") -> dict[str, Any]:
 class RunFolder:
     """One run folder: every file in it, their formats, and the run's state.
 
-    ``state`` is one of :data:`STATES`: *finished* (``metrics.json`` exists — written last), *failed* (the last
-    attempt left ``failed.json``), *partial* (a checkpoint exists: an interrupted run that resumes) or *missing*.
+    ``state`` is one of :data:`STATES`: *finished* (``metrics.json`` exists — written last), *diverged* (training
+    hit a non-finite loss: ``diverged.json``; training is deterministic, so a retry would diverge again — it is an
+    outcome of the configuration, like an accuracy, and is not retried unless the file is deleted), *failed* (the
+    last attempt left ``failed.json``), *partial* (a checkpoint exists: an interrupted run that resumes) or
+    *missing*.  *finished* and *diverged* are the two :data:`DONE` states.
     """
 
     CONFIG, PROVENANCE, HISTORY, LRS = "config.json", "provenance.json", "history.csv", "lr.json"
-    MASK_STATS, METRICS, FAILURE = "mask_stats.json", "metrics.json", "failed.json"
+    MASK_STATS, METRICS, FAILURE, DIVERGED = "mask_stats.json", "metrics.json", "failed.json", "diverged.json"
     FINAL, MASK, NOTEBOOK, LOCK = "final.pt", "mask.pt", "run.ipynb", ".lock"
     #: the small text files a finished run keeps in git (tensors and the lock are ignored)
     RECORD = (CONFIG, PROVENANCE, HISTORY, LRS, MASK_STATS, METRICS)
-    STATES = ("missing", "partial", "finished", "failed")
+    STATES = ("missing", "partial", "finished", "diverged", "failed")
+    DONE = ("finished", "diverged")
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -227,11 +232,17 @@ class RunFolder:
     def state(self) -> str:
         if self.finished:
             return "finished"
+        if self.diverged:
+            return "diverged"
         if self.file(self.FAILURE).exists():
             return "failed"
         if self.checkpoints.exists():
             return "partial"
         return "missing"
+
+    @property
+    def diverged(self) -> bool:
+        return not self.finished and self.file(self.DIVERGED).exists()
 
     def missing_record(self) -> list[str]:
         """The files of :data:`RECORD` that a finished run should have and this folder lacks."""
@@ -304,6 +315,16 @@ class RunFolder:
             "error": f"{type(error).__name__}: {error}",
             "traceback": tb if tb is not None else "".join(traceback.format_exception(error)),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+    def read_divergence(self) -> dict[str, Any] | None:
+        return read_json(self.file(self.DIVERGED)) if self.diverged else None
+
+    def record_divergence(self, error: BaseException) -> None:
+        """Write ``diverged.json`` (the error, e.g. the epoch and learning rate where the loss became NaN); the
+        failure record of an earlier attempt goes."""
+        self.file(self.FAILURE).unlink(missing_ok=True)
+        write_json(self.file(self.DIVERGED), {"error": f"{type(error).__name__}: {error}",
+                                              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
     # -- tensors --------------------------------------------------------------------------------------------------
     def save_final(self, state_dict: dict[str, Any], masks: dict[str, Any]) -> None:

@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterable
 from .config import RunConfig, Runtime
 from .resolve import resolve
 from .runner import RunBusy, check_writable, run_folder, run_or_skip
+from .storage import RunFolder
+from .train import TrainingDiverged
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
 
@@ -42,7 +44,7 @@ class SweepError(RuntimeError):
 @dataclass(frozen=True)
 class PlannedRun:
     cfg: RunConfig
-    status: str               # finished | failed | partial (has a checkpoint) | missing
+    status: str               # finished | diverged | failed | partial (has a checkpoint) | missing
     needs: str | None         # run id of the dense run it starts from (IMP, IMP+), if any
     epochs: int               # epochs this run trains (on top of its dense run)
     extra: bool = False       # not one of the study's runs: a dense run that one of them starts from
@@ -54,14 +56,14 @@ class Plan:
 
     @property
     def todo(self) -> list[PlannedRun]:
-        return [r for r in self.runs if r.status != "finished"]
+        return [r for r in self.runs if r.status not in RunFolder.DONE]
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.runs)
 
 
 def run_status(cfg: RunConfig, runtime: Runtime) -> str:
-    """finished | failed | partial | missing (see :attr:`sparselib.storage.RunFolder.state`)."""
+    """finished | diverged | failed | partial | missing (see :attr:`sparselib.storage.RunFolder.state`)."""
     return run_folder(cfg, runtime).state
 
 
@@ -90,7 +92,7 @@ def plan(configs: Iterable[RunConfig], runtime: Runtime) -> Plan:
 class Audit:
     """What a results folder holds for a study, against what the current code would make."""
     plan: Plan
-    unfinished: list[PlannedRun]   # planned runs without a finished folder (missing, partial, failed)
+    unfinished: list[PlannedRun]   # planned runs that are not done (missing, partial, failed)
     stale: list[str]               # finished folders the study no longer makes (another config or method version)
     mismatched: list[str]          # folders whose config.json does not hash to their name, or metrics disagree
     dirty: list[str]               # finished runs of the study made from a git tree with uncommitted changes
@@ -116,7 +118,6 @@ class Audit:
 
 def audit(configs: Iterable[RunConfig], results: str | Path, setting: str) -> Audit:
     """Compare the run folders under ``results/setting`` with the study ``configs`` under the current code."""
-    from .storage import RunFolder
 
     p = plan(configs, Runtime(results=str(results)))
     wanted = {r.cfg.run_id for r in p.runs}
@@ -124,19 +125,20 @@ def audit(configs: Iterable[RunConfig], results: str | Path, setting: str) -> Au
     folders = sorted(RunFolder(f) for f in root.iterdir() if f.is_dir()) if root.is_dir() else []
     stale, mismatched, dirty = [], [], []
     for folder in folders:
-        if not folder.finished:
+        if folder.state not in RunFolder.DONE:
             continue
         if folder.run_id not in wanted:
             stale.append(folder.run_id)
             continue
         stored = folder.read_config()
         rid = stored.pop("run_id", None)
-        if rid != folder.run_id or RunConfig.from_dict(stored).run_id != rid \
-                or folder.read_metrics().get("run_id") != rid or folder.missing_record():
+        record_ok = (folder.read_metrics().get("run_id") == rid and not folder.missing_record()) if folder.finished \
+            else folder.file(folder.PROVENANCE).is_file()  # a diverged run has no metrics
+        if rid != folder.run_id or RunConfig.from_dict(stored).run_id != rid or not record_ok:
             mismatched.append(folder.run_id)
         elif folder.read_provenance().get("git_dirty"):
             dirty.append(folder.run_id)
-    return Audit(p, [r for r in p.runs if r.status != "finished"], stale, mismatched, dirty)
+    return Audit(p, p.todo, stale, mismatched, dirty)
 
 
 def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
@@ -231,7 +233,7 @@ def execute(cfg_dict: dict[str, Any], runtime: Runtime, via_notebook: bool = Fal
     cfg = RunConfig.from_dict(cfg_dict)
     outcome: dict[str, Any] = {"run_id": cfg.run_id, "method": cfg.method, "setting": cfg.setting}
     for dep in needs:  # a dense run that another sweep is running ("busy") is waited for inside runner.run
-        if dep["status"] in ("failed", "skipped"):
+        if dep["status"] in ("failed", "skipped", "diverged"):
             return {**outcome, "status": "skipped", "error": f"its dense run {dep['run_id']} did not finish"}
     runtime = _worker_runtime(runtime)
     _undo_dask_malloc_trim()
@@ -243,6 +245,8 @@ def execute(cfg_dict: dict[str, Any], runtime: Runtime, via_notebook: bool = Fal
             metrics, trained = run_or_skip(cfg, runtime, log=_quiet, wait=False, on_checkpoint=on_checkpoint)
     except RunBusy as e:
         return {**outcome, "status": "busy", "error": str(e)}
+    except TrainingDiverged as e:  # an outcome of the configuration, recorded by the runner (diverged.json)
+        return {**outcome, "status": "diverged", "error": str(e), "seconds": time.time() - start}
     except Exception as e:  # noqa: BLE001 - a failing run is recorded and reported, the sweep goes on
         tb = traceback.format_exc()
         folder = run_folder(cfg, runtime)
@@ -299,11 +303,13 @@ class SweepReport:
         return not self.with_status("failed") and not self.with_status("skipped")
 
     def summary(self) -> str:
-        n = {s: len(self.with_status(s)) for s in ("done", "finished", "failed", "skipped", "busy")}
-        lines = [f"sweep finished in {format_seconds(self.seconds)}: {n['done']} runs done, {n['failed']} failed, "
-                 f"{n['skipped']} skipped (their dense run failed), {n['busy']} left to another sweep that is "
+        n = {s: len(self.with_status(s)) for s in ("done", "finished", "diverged", "failed", "skipped", "busy")}
+        lines = [f"sweep finished in {format_seconds(self.seconds)}: {n['done']} runs done, {n['diverged']} diverged, "
+                 f"{n['failed']} failed, {n['skipped']} skipped (their dense run failed or diverged), {n['busy']} left to another sweep that is "
                  f"running them, {n['finished']} finished by another sweep meanwhile; "
                  f"{self.plan.count('finished')} were already finished"]
+        for o in self.with_status("diverged"):
+            lines.append(f"  DIVERGED {o['setting']}/{o['run_id']} ({o['method']}): {o['error']}")
         for o in self.with_status("failed"):
             lines.append(f"  FAILED  {o['setting']}/{o['run_id']} ({o['method']}): {o['error']}")
         for o in self.with_status("skipped"):
@@ -384,13 +390,13 @@ class _Bar:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=total, disable=not enabled, desc=name, unit="run", dynamic_ncols=True)
-        self.counts = {"done": 0, "finished": 0, "failed": 0, "skipped": 0, "busy": 0}
+        self.counts = {"done": 0, "finished": 0, "diverged": 0, "failed": 0, "skipped": 0, "busy": 0}
         self.total = total
 
     def update(self, outcome: dict[str, Any]) -> None:
         self.counts[outcome["status"]] += 1
         left = self.total - sum(self.counts.values())
-        self.bar.set_postfix_str(f"done {self.counts['done'] + self.counts['finished']}, failed {self.counts['failed'] + self.counts['skipped']}"
+        self.bar.set_postfix_str(f"done {self.counts['done'] + self.counts['finished']}, diverged {self.counts['diverged']}, failed {self.counts['failed'] + self.counts['skipped']}"
                                  f", elsewhere {self.counts['busy']}, left {left}", refresh=False)
         self.bar.update(1)
 
@@ -468,8 +474,8 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
                        "error": f"{type(e).__name__}: {e}"}
             report.outcomes.append(out)
             bar.update(out)
-            if out["status"] == "failed" and not progress:
-                log(f"run {out['setting']}/{out['run_id']} ({out['method']}) failed: {out['error']}")
+            if out["status"] in ("failed", "diverged") and not progress:
+                log(f"run {out['setting']}/{out['run_id']} ({out['method']}) {out['status']}: {out['error']}")
     finally:
         bar.close()
         for f in futures.values():

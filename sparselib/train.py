@@ -241,8 +241,7 @@ class Trainer:
         if not torch.isfinite(loss_sum):
             raise TrainingDiverged(
                 f"loss became {loss_sum.item()} in epoch {self.state.epoch + 1}, by iteration {i + 1} "
-                f"(learning rate {lr:g}). Lower the learning rate (lr=...) or check the data. The epochs finished "
-                f"before this one are kept in {self.ckpt.path}; delete it to start over.")
+                f"(learning rate {lr:g}). Lower the learning rate (lr=...) or check the data.")
 
     def _final(self) -> dict[str, Any]:
         """The final model's accuracies (the test set is evaluated here only, once), the run's times and the final

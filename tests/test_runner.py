@@ -10,7 +10,7 @@ from sparselib.resolve import resolve
 from sparselib.presets import get_preset
 from sparselib.results import COLUMNS, collect_runs
 from sparselib.runner import run, run_dir
-from sparselib.storage import load_torch
+from sparselib.storage import RunFolder, load_torch
 from sparselib.train import Trainer, TrainingDiverged
 
 SMOKE = get_preset("smoke")
@@ -135,7 +135,7 @@ def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path, monk
     assert resumed["top1"] == reference["top1"]
 
 
-def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_runs(tmp_path, monkeypatch):
+def test_nan_loss_records_the_run_as_diverged_and_keeps_finished_runs(tmp_path, monkeypatch):
     done = run(SMOKE.config("dense"), rt(tmp_path))
     from sparselib.methods.gmp import GMP
 
@@ -143,9 +143,16 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_finished_runs(tmp_path, mon
     cfg = SMOKE.config("gmp", 0.9)
     with pytest.raises(TrainingDiverged, match="learning rate"):
         run(cfg, rt(tmp_path))
-    folder = run_dir(cfg, rt(tmp_path))
-    assert "TrainingDiverged" in json.loads((folder / "failed.json").read_text())["error"]
-    assert not (folder / "metrics.json").exists()
+    folder = RunFolder(run_dir(cfg, rt(tmp_path)))
+    assert folder.state == "diverged" and not folder.file("failed.json").exists()
+    assert "TrainingDiverged" in folder.read_divergence()["error"] and not folder.finished
+    # training is deterministic: the run is not trained again (even with the cause gone) until the record is deleted
+    monkeypatch.undo()
+    calls = []
+    monkeypatch.setattr(Trainer, "fit", lambda self: calls.append(1))
+    with pytest.raises(TrainingDiverged, match="diverged before.*delete .*diverged.json"):
+        run(cfg, rt(tmp_path))
+    assert calls == []
     assert run(SMOKE.config("dense"), rt(tmp_path)) == done
 
 

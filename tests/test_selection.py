@@ -98,3 +98,17 @@ def test_selection_on_the_smoke_study(smoke_results):
     assert gsm["found"] and gsm["n_candidates"] == 3  # the momentum grid: three configurations at 90 %
     assert set(gsm["run_ids"].split(",")) <= set(df["run_id"])
     assert cell(cells, "imp", 0.9)["found"]
+
+
+def test_a_configuration_that_diverged_on_a_seed_is_never_selected():
+    # GMP's g1 wins at 90 % on validation accuracy (0.86 against 0.84) ...
+    assert cell(select_cells(runs_table(ROWS), [0.9]), "gmp", 0.9)["config_id"] == "g1"
+    # ... unless one of its seeds diverged (that run has no row; n_diverged counts it): then g2 wins
+    runs = runs_table(ROWS).assign(n_diverged=0)
+    runs.loc[runs["config_id"] == "g1", "n_diverged"] = 1
+    c = cell(select_cells(runs, [0.9]), "gmp", 0.9)
+    assert c["config_id"] == "g2" and c["n_candidates"] == 1 and c["top1_mean"] == pytest.approx(0.91)
+    # every configuration of a method diverged: its cells are empty and say so
+    runs.loc[runs["method"] == "gmp", "n_diverged"] = 1
+    c = cell(select_cells(runs, [0.9, 0.95]), "gmp", 0.95)
+    assert not c["found"] and "diverged" in c["why_empty"]

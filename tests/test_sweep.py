@@ -12,8 +12,9 @@ import torch
 from sparselib.config import Runtime, dense_config
 from sparselib.presets import get_preset
 from sparselib.runner import RunBusy, run, run_dir
-from sparselib.storage import load_torch
-from sparselib.sweep import SweepError, estimate_seconds, execute, format_seconds, plan, sweep
+from sparselib.results import collect_runs, diverged_runs
+from sparselib.storage import RunFolder, load_torch
+from sparselib.sweep import SweepError, audit, estimate_seconds, execute, format_seconds, plan, sweep
 
 SMOKE = get_preset("smoke")
 REPO = Path(__file__).resolve().parents[1]
@@ -90,27 +91,64 @@ def diverging(cfg):
     return cfg.replace(lr=1e12)  # the loss becomes NaN at once: TrainingDiverged
 
 
+def failing(cfg, root):
+    """``cfg`` with a folder that holds another configuration under its id: every attempt fails (RunError)."""
+    folder = run_dir(cfg, rt(root))
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({**cfg.replace(seed=99).to_dict(), "run_id": cfg.run_id}))
+    return cfg
+
+
 def test_a_failing_run_does_not_stop_the_sweep_and_only_it_is_retried(tmp_path):
     good = [SMOKE.config("dense"), SMOKE.config("gmp", 0.9)]
-    bad = diverging(SMOKE.config("dense"))
+    bad = failing(SMOKE.config("gmp", 0.95), tmp_path)
     report = sweep([good[0], bad, good[1]], rt(tmp_path), workers=2, progress=False)
     assert not report.ok
     status = {o["run_id"]: o["status"] for o in report.outcomes}
     assert status == {good[0].run_id: "done", bad.run_id: "failed", good[1].run_id: "done"}
     failed = json.loads((run_dir(bad, rt(tmp_path)) / "failed.json").read_text())
-    assert "TrainingDiverged" in failed["error"] and "Traceback" in failed["traceback"]
+    assert "RunError" in failed["error"] and "Traceback" in failed["traceback"]
     assert "FAILED" in report.summary() and bad.run_id in report.summary()
     again = sweep([good[0], bad, good[1]], rt(tmp_path), workers=0, progress=False)
     assert [o["run_id"] for o in again.outcomes] == [bad.run_id]  # finished runs are not touched
 
 
-def test_runs_needing_a_failed_dense_run_are_skipped_not_run(tmp_path):
+def test_a_diverging_run_is_an_outcome_not_retried_and_not_missing_from_the_study(tmp_path):
+    good, bad = SMOKE.config("dense"), diverging(SMOKE.config("gmp", 0.9))
+    report = sweep([good, bad], rt(tmp_path), workers=2, progress=False)
+    status = {o["run_id"]: o["status"] for o in report.outcomes}
+    assert status == {good.run_id: "done", bad.run_id: "diverged"}
+    record = json.loads((run_dir(bad, rt(tmp_path)) / "diverged.json").read_text())
+    assert "TrainingDiverged" in record["error"] and not (run_dir(bad, rt(tmp_path)) / "failed.json").exists()
+    assert "DIVERGED" in report.summary() and "1 diverged" in report.summary()
+    again = sweep([good, bad], rt(tmp_path), workers=0, progress=False)
+    assert again.outcomes == [] and again.plan.count("diverged") == 1  # deterministic: not trained again
+    found = audit([good, bad], tmp_path, SMOKE.name)
+    assert not found.unfinished and not found.stale and not found.mismatched
+    assert diverged_runs(tmp_path)["run_id"].tolist() == [bad.run_id]
+
+
+def test_the_run_table_counts_each_configurations_diverged_seeds(tmp_path):
+    gmp = SMOKE.config("gmp", 0.9)
+    sweep([SMOKE.config("dense"), gmp], rt(tmp_path), workers=0, progress=False)
+    seed1 = RunFolder(run_dir(gmp.replace(seed=1), rt(tmp_path)))  # the same configuration diverged on seed 1
+    seed1.path.mkdir(parents=True)
+    seed1.write_config(gmp.replace(seed=1).to_dict(), gmp.replace(seed=1).run_id)
+    seed1.record_divergence(RuntimeError("loss became nan"))
+    runs = collect_runs(tmp_path)
+    assert dict(zip(runs["method"], runs["n_diverged"])) == {"dense": 0, "gmp": 1}
+    assert len(runs) == 2  # no row for the diverged run
+
+
+def test_runs_needing_a_failed_or_diverged_dense_run_are_skipped_not_run(tmp_path):
     bad_dense = diverging(SMOKE.config("dense"))
     imp_plus = diverging(SMOKE.config("imp_plus", 0.9))  # starts from bad_dense
     report = sweep([imp_plus], rt(tmp_path), workers=0, progress=False)
     status = {o["run_id"]: o["status"] for o in report.outcomes}
-    assert status == {bad_dense.run_id: "failed", imp_plus.run_id: "skipped"}
+    assert status == {bad_dense.run_id: "diverged", imp_plus.run_id: "skipped"}
     assert "SKIPPED" in report.summary()
+    failed = {"run_id": "x", "status": "failed"}
+    assert execute(SMOKE.config("imp_plus", 0.95).to_dict(), rt(tmp_path), False, None, failed)["status"] == "skipped"
 
 
 def test_a_dense_run_busy_in_another_sweep_is_waited_for_not_skipped(tmp_path):
