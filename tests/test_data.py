@@ -174,7 +174,7 @@ def locate(root: Path, download: bool) -> Path:
 
 
 def read(folder: Path) -> tuple[Split, Split]:
-    splits = torch.load(folder / "toy.pt")
+    splits = torch.load(folder / "toy.pt", weights_only=True)
     return Split(*splits["train"]), Split(*splits["test"])
 
 
