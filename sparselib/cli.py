@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import BASELINE, PRECISIONS, ConfigError, Runtime
+from .presets import DEFAULT_STUDY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,12 +137,13 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     from .sweep import SweepError, default_workers, estimate_seconds, format_seconds, plan, sweep
 
     try:
-        preset = get_preset(a.preset)
+        presets = [get_preset(n) for n in dict.fromkeys(a.preset)]
         runtime = _runtime(a, local=not a.scheduler)
         resources = _resources(a.resources)
     except ValueError as e:
         raise _error(e) from None
-    configs = preset.configs()
+    name = "+".join(p.name for p in presets)
+    configs = [c for p in presets for c in p.configs()]
     if _arithmetic(a):
         configs = [c.replace(**_arithmetic(a)) for c in configs]
     if a.methods is not None:
@@ -149,17 +151,17 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         unknown = wanted - {c.method for c in configs}
         if unknown or not wanted:
             raise _error(f"--methods: {', '.join(sorted(unknown)) or 'no method named'}"
-                         f"{' not in preset ' + preset.name if unknown else ''}; its methods: "
+                         f"{' not in preset ' + name if unknown else ''}; its methods: "
                          f"{', '.join(dict.fromkeys(c.method for c in configs))}")
         configs = [c for c in configs if c.method in wanted | {BASELINE}]  # dense: the baseline of relative time
     p = plan(configs, runtime)
     extra = sum(r.extra for r in p.runs)
     counts = {s: p.count(s) for s in ("finished", "diverged", "failed", "partial", "missing")}
-    print(f"preset {preset.name}: {len(p.runs) - extra} runs" + (f" (+{extra} dense runs they start from)" if extra
+    print(f"preset {name}: {len(p.runs) - extra} runs" + (f" (+{extra} dense runs they start from)" if extra
           else "") + ": " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(p.todo)} to run")
     workers = 1 if a.workers == 0 else (a.workers or (None if a.scheduler else default_workers()))
     if p.todo:
-        left, source = estimate_seconds(p, runtime, workers or 1, preset.epoch_seconds)
+        left, source = estimate_seconds(p, runtime, workers or 1, presets[0].epoch_seconds)
         on = f"with {workers} worker{'s' if workers != 1 else ''}" if workers else "(one worker; divide by yours)"
         print(f"estimated time left: {format_seconds(left)} {on} ({source})")
     if a.dry_run:
@@ -172,7 +174,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     try:
         report = sweep(configs, runtime, workers=a.workers, scheduler=a.scheduler, via_notebook=a.via_notebook,
                        resources=resources,
-                       progress=not a.no_progress, connect_timeout=a.connect_timeout, name=f"sweep {preset.name}")
+                       progress=not a.no_progress, connect_timeout=a.connect_timeout, name=f"sweep {name}")
     except SweepError as e:
         raise _error(e) from None
     if report.outcomes:
@@ -226,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
                             "not part of a run's identity)")
 
     s = sub.add_parser("run", help="run one experiment (skipped if finished, resumed if interrupted)")
-    s.add_argument("--preset", default="mini")
+    s.add_argument("--preset", default=DEFAULT_STUDY[0], help=f"default: {DEFAULT_STUDY[0]}, the book's study")
     s.add_argument("--method", default=BASELINE)
     s.add_argument("--sparsity", type=float, default=0.0, help="goal sparsity in [0, 1), e.g. 0.9")
     s.add_argument("--seed", type=int, default=0)
@@ -241,7 +243,9 @@ def parser() -> argparse.ArgumentParser:
                        description="Run every missing run of a preset's study: finished runs are skipped, interrupted "
                                    "ones resume, failed ones are retried.  By default on a local Dask cluster sized "
                                    "to the machine (one worker per GPU, else one per CPU core).")
-    s.add_argument("preset")
+    s.add_argument("preset", nargs="*", default=list(DEFAULT_STUDY),
+                   help="one or more presets, e.g. fmnist (their runs make one sweep); default: the book's study, "
+                        + " ".join(DEFAULT_STUDY))
     s.add_argument("--dry-run", action="store_true", help="list the runs that would start and estimate the time left")
     s.add_argument("--workers", type=_COUNT, default=None,
                    help="workers of the local Dask cluster (default: one per GPU, else one per CPU core); 0: run in "

@@ -24,6 +24,8 @@ class MethodGrid:
     method: str
     configs: tuple[dict[str, Any], ...] = ({},)
     overrides: tuple[dict[str, Any], ...] = ({},)
+    #: the goal sparsities an explicit method's grid runs at; None: every goal sparsity of the preset
+    goals: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Preset:
         for grid in self.grids():
             cls = get_method(grid.method)
             goals = (self.sparsities if self.methods is not None else (cls.smoke_sparsity,)) if cls.explicit else (0.0,)
+            if cls.explicit and grid.goals is not None:
+                goals = tuple(g for g in goals if g in grid.goals)
             for args in grid.configs:
                 for over in grid.overrides:
                     for sparsity in goals:
@@ -191,6 +195,13 @@ def _fmnist_methods() -> tuple[MethodGrid, ...]:
     # authors' rules; its run files were lost), one value aimed at each of the 90 / 95 / 98 % bands per weight decay
     cs = {1e-4: (2.3e-5, 5e-5, 1.45e-4), 5e-4: (1.9e-5, 4.6e-5, 1.3e-4)}
     dst = {1e-4: (9.5e-4, 2e-3, 4e-3), 5e-4: (8.5e-4, 2e-3, 4e-3)}
+    # A second round (this study's own seed means of the first, interpolated in log(knob) against log(1 - sparsity)
+    # towards each band they missed): DST towards 90 % per weight decay and once more towards 95 %; STR's weight
+    # decay towards all three; CS at beta_final 2000, because at the authors' 200 every first-round CS run lost most
+    # of its accuracy at the final hard mask (e.g. 87 -> 22-55 % validation at 92 % sparsity: in 1,000 steps the mask
+    # logits stay near 0, where sigma(200 m) is not yet a step), as the mini study had found at 6 epochs.
+    dst2 = {1e-4: (1.05e-3,), 5e-4: (7.2e-4, 2.8e-3)}
+    cs2 = (1.86e-5, 3.33e-5, 6.75e-5)
     return (
         # restricted IMP: 9 dense + 3 retraining epochs (the paper's 160 + 40 of 200, scaled), or 8 + 2 x 2
         MethodGrid("imp", tuple({"schedule": sch, "n_phases": 1, "epochs_per_phase": 3} for sch in _IMP_SCHEDULES)
@@ -206,12 +217,46 @@ def _fmnist_methods() -> tuple[MethodGrid, ...]:
         MethodGrid("lc", ({}, ), overrides=tuple({"weight_decay": w} for w in (5e-3, 2e-2))),
         MethodGrid("dnw", ({},), overrides=wd),
         *(MethodGrid("cs", tuple({"penalty": p} for p in cs[w]), overrides=({"weight_decay": w},)) for w in _FMNIST_WD),
+        MethodGrid("cs", tuple({"penalty": p, "beta_final": 2000.0} for p in cs2), overrides=({"weight_decay": 1e-4},)),
         # STR: the run's one weight decay tuned with s_initial (the authors')
         MethodGrid("str", ({"s_initial": -3.0},), overrides=tuple({"weight_decay": w} for w in (2.1e-3, 2.9e-3, 4.5e-3))),
+        MethodGrid("str", ({"s_initial": -3.0},), overrides=tuple({"weight_decay": w} for w in (2.36e-3, 3.32e-3, 4.84e-3))),
         *(MethodGrid("dst", tuple({"penalty": p} for p in dst[w]), overrides=({"weight_decay": w},))
+          for w in _FMNIST_WD),
+        *(MethodGrid("dst", tuple({"penalty": p} for p in dst2[w]), overrides=({"weight_decay": w},))
           for w in _FMNIST_WD),
     )
 
+
+# -- the budget study (issue 15): fmnist's comparison again at 1/3 and 2/3 of its training budget ----------------------
+# What the selection rule picked at the full budget (sparselib.budget.picks on results/fmnist; the committed-results
+# tests check this table against the committed runs), re-run scaled (sparselib.budget.scaled_grids).
+_WD1, _WD5 = {"weight_decay": 1e-4}, {"weight_decay": 5e-4}
+_FMNIST_PICKS = (
+)
+#: the methods the budget study re-runs besides dense training and the two best other pruning-stable methods
+BUDGET_FIXED = ("imp", "bimp", "gmp")
+_BUDGET_EPOCHS = (4, 8)  # 1/3 and 2/3 of 12: the only fractions below 1 that keep the LR steps (6, 9) on whole epochs
+
+
+def _budget_preset(epochs: int) -> Preset:
+    from .budget import budget_base, scaled_grids
+
+    name = f"fmnist-e{epochs}"
+    base = budget_base(_FMNIST, epochs, name)
+    return Preset(
+        name=name, base=base, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1, 2),
+        description=f"the budget study: fmnist's picks at {epochs} of its 12 epochs (LR steps at "
+                    f"{', '.join(map(str, base.lr_milestones))}), every epoch count of a method scaled alike",
+        methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs),
+        assumed={"picks": "dense, restricted IMP, BIMP, GMP (BUDGET_FIXED) and the two best other pruning-stable methods of fmnist's "
+                          "Table 1, each in the configuration picked at the full budget (the implicit methods: their "
+                          "whole search under the picked weight decay); not tuned again at this budget"},
+    )
+
+
+#: The presets whose runs the book shows (``make book`` runs what is missing of them); the first is the study.
+DEFAULT_STUDY = ("fmnist", "fmnist-2x", *(f"fmnist-e{e}" for e in _BUDGET_EPOCHS))
 
 PRESETS: dict[str, Preset] = {
     "paper-c10": _paper_preset(
@@ -239,7 +284,7 @@ PRESETS: dict[str, Preset] = {
                  "width": "8, not the real ResNet-20's 16: four times the multiply-adds would not fit the budget",
                  "implicit grids": "one value per band and weight decay from a seed-0 calibration at this setting "
                                    "by an earlier session (its run files were lost); the seed means decide",
-                 "CS beta_final": "200, the authors' default"},
+                 "CS beta_final": "200, the authors' default, and 2000 in the second round (see the grid's comment)"},
     ),
     "fmnist-2x": Preset(
         name="fmnist-2x", description="fmnist's dense run at twice the epochs (24; LR steps at 12 and 18): the "
@@ -247,6 +292,7 @@ PRESETS: dict[str, Preset] = {
         base=_FMNIST.replace(setting="fmnist-2x", epochs=24, lr_milestones=(12, 18)), sparsities=(), seeds=(0, 1),
         methods=(),
     ),
+    **{f"fmnist-e{e}": _budget_preset(e) for e in _BUDGET_EPOCHS},
     "smoke": Preset(
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),

@@ -115,11 +115,12 @@ def cell_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def changes_table(changes: pd.DataFrame, methods: Sequence[str]) -> str:
-    """:func:`cell_changes` for ``methods`` as a table: before → after per goal, and the change."""
+def changes_table(changes: pd.DataFrame, methods: Sequence[str], labels: tuple[str, str] = ("before", "after")) -> str:
+    """:func:`cell_changes` for ``methods`` as a table: before → after per goal, and the change; ``labels`` name
+    the two sides in the header."""
     goals = sorted(changes["goal"].unique())
     head = "".join(f'<th colspan="3">{g * 100:g} %</th>' for g in goals)
-    sub = "<th>before</th><th>after</th><th>change (pp)</th>" * len(goals)
+    sub = f"<th>{_esc(labels[0])}</th><th>{_esc(labels[1])}</th><th>change (pp)</th>" * len(goals)
     rows = []
     for m in methods:
         tds = []
@@ -204,6 +205,14 @@ def settings_table(presets: Sequence[Any]) -> str:
     return _table(f"<tr><th>setting</th>{head}</tr>", rows)
 
 
+def _run_at(grid: Any, explicit: bool) -> str:
+    if not explicit:
+        return "once (implicit)"
+    if grid.goals is None:
+        return "each goal sparsity"
+    return ", ".join(f"{g * 100:g} %" for g in grid.goals)
+
+
 def grids_table(preset: Any) -> str:
     """The hyper-parameter configurations a preset's study runs for each method."""
     from .methods import get_method
@@ -214,7 +223,7 @@ def grids_table(preset: Any) -> str:
         explicit = get_method(grid.method).explicit
         text = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) or "defaults" for c in cfgs)
         rows.append(f"<tr><th>{_esc(method_label(grid.method))}</th><td>{len(cfgs)}</td>"
-                    f"<td>{'each goal sparsity' if explicit else 'once (implicit)'}</td>"
+                    f"<td>{_run_at(grid, explicit)}</td>"
                     f'<td style="text-align:left">{_esc(text)}</td></tr>')
     return _table("<tr><th>method</th><th>configurations</th><th>run at</th><th>values</th></tr>", rows)
 

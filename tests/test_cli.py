@@ -130,7 +130,7 @@ BAD_INPUTS = {
     "run: --data missing": ["run", "--preset", "mini", "--data", "{tmp}/nowhere"],
     "run: unknown option": ["run", "--preset", "smoke", "--colour", "red"],
     "sweep: unknown preset": ["sweep", "nosuch"],
-    "sweep: no preset": ["sweep"],
+    "sweep: an unknown preset among others": ["sweep", "smoke", "nosuch"],
     "sweep: unknown --methods": ["sweep", "smoke", "--methods", "imp,magic", "--dry-run"],
     "sweep: empty --methods": ["sweep", "smoke", "--methods", ",", "--dry-run"],
     "sweep: negative --workers": ["sweep", "smoke", "--workers", "-1"],
@@ -209,3 +209,12 @@ def test_methods_name_shows_one_method_in_detail(capsys):
     assert re.search(r"^reference +Ding et al\. 2019$", out, re.M)
     assert re.search(r"^family +pruning-stable$", out, re.M)
     assert re.search(r"^sparsity +explicit", out, re.M)
+
+
+def test_sweep_without_a_preset_plans_the_books_study(tmp_path, capsys):
+    from sparselib.presets import DEFAULT_STUDY, get_preset
+
+    main(["sweep", "--dry-run", "--results", str(tmp_path / "r")])
+    first = capsys.readouterr().out.splitlines()[0]
+    n = sum(len(get_preset(p).configs()) for p in DEFAULT_STUDY)
+    assert first.startswith(f"preset {'+'.join(DEFAULT_STUDY)}: {n} runs") and " 0 finished" in first

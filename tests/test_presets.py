@@ -66,7 +66,7 @@ def test_mini_is_sized_for_two_cpu_cores_and_documented():
 def test_unknown_preset_names_the_choices():
     with pytest.raises(ValueError, match="paper-c10"):
         get_preset("paper")
-    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "fmnist", "fmnist-2x", "smoke"}
+    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "fmnist", "fmnist-2x", "fmnist-e4", "fmnist-e8", "smoke"}
 
 
 def test_fmnist_tunes_as_the_paper_tunes_inside_its_budget():
@@ -93,3 +93,4 @@ def test_fmnist_tunes_as_the_paper_tunes_inside_its_budget():
     assert [c.method for c in twice.configs()] == ["dense", "dense"]
     assert twice.base.epochs == 2 * p.base.epochs and twice.base.replace(setting="fmnist", epochs=12,
                                                                         lr_milestones=(6, 9)) == p.base
+

@@ -1,0 +1,146 @@
+"""The budget study: the full study's picks, re-run at shorter training budgets.
+
+The paper compares the methods at one (full) training budget.  The budget study asks whether the verdict moves with
+the budget: it re-runs, at fractions of the full budget, dense training, restricted IMP, BIMP, GMP and the two best
+other pruning-stable methods of the full study's Table 1 — each in the configuration the selection rule picked for
+it at the full budget (:func:`picks`), scaled to the shorter budget (:func:`scaled_grids`).  The implicit methods'
+sparsity moves with the budget, so for them the study re-runs their whole search at the picked weight decay and
+lets the selection rule decide again.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .config import RunConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+@dataclass(frozen=True)
+class Pick:
+    """One configuration of the full study to re-run: for an explicit method at ``goal``; for an implicit one
+    (``goal`` None) once, its sparsity set by its hyper-parameters."""
+    method: str
+    goal: float | None
+    args: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # setting fields tuned for the method (weight decay)
+
+    def key(self) -> tuple:
+        return (self.method, -1.0 if self.goal is None else self.goal, json.dumps(self.args, sort_keys=True),
+                json.dumps(self.overrides, sort_keys=True))
+
+
+def best_pruning_stable(table1: pd.DataFrame, n: int = 2, exclude: Iterable[str] = ()) -> list[str]:
+    """The ``n`` best pruning-stable methods of a Table 1 (``select_cells`` output), those in ``exclude`` left out:
+    most cells in their band first, then the best mean test accuracy over those cells, then the name."""
+    from .methods import get_method
+
+    exclude = set(exclude)
+    rank = []
+    for method, cells in table1.groupby("method", sort=True):
+        cls = get_method(method)
+        if method in exclude or cls.family != "pruning-stable":
+            continue
+        found = cells.loc[cells["found"] == True]  # noqa: E712
+        if len(found):
+            rank.append((-len(found), -float(found["top1_mean"].mean()), method))
+    return [m for _, _, m in sorted(rank)[:n]]
+
+
+def picks(table1: pd.DataFrame, runs: pd.DataFrame, preset: Any, fixed: Sequence[str],
+          tuned: Sequence[str] = ("weight_decay",)) -> list[Pick]:
+    """What the budget study re-runs, read off the full study: the methods ``fixed`` and the two best other
+    pruning-stable ones, each in the configuration picked for each goal.  ``table1`` is the full study's cells,
+    ``runs`` its run table (for each picked configuration's ``tuned`` setting fields), ``preset`` its preset (the
+    implicit methods' searches).  Sorted, so that two derivations compare equal."""
+    from .methods import get_method
+
+    by_config = runs.drop_duplicates("config_id").set_index("config_id")
+
+    def setting(config_id: str) -> dict[str, Any]:
+        return {f: _plain(by_config.at[config_id, f]) for f in tuned}
+
+    out: list[Pick] = []
+    for method in (*fixed, *best_pruning_stable(table1, exclude=fixed)):
+        cells = table1.loc[(table1["method"] == method) & (table1["found"] == True)]  # noqa: E712
+        if get_method(method).explicit:
+            out += [Pick(method, float(c.goal), json.loads(c.method_args), setting(c.config_id))
+                    for c in cells.itertuples()]
+            continue
+        # implicit: the setting picked at the most goals (ties: the lowest goal's), then the whole search under it
+        picked = [json.dumps(setting(c), sort_keys=True) for c in cells["config_id"]]
+        wanted = json.loads(max(picked, key=lambda o: (picked.count(o), -picked.index(o))))
+        for grid in preset.grids():
+            if grid.method != method:
+                continue
+            for over in grid.overrides:
+                if {f: over.get(f, getattr(preset.base, f)) for f in tuned} == wanted:
+                    out += [Pick(method, None, dict(a), wanted) for a in grid.configs]
+    return sorted(out, key=Pick.key)
+
+
+def study_picks(runs: pd.DataFrame, preset: Any, fixed: Sequence[str]) -> list[Pick]:
+    """:func:`picks` of a full study's run table: its Table 1 (the methods that fit the dense budget) at the
+    preset's goal sparsities."""
+    from .methods import ordered_methods
+    from .selection import select_cells
+
+    over_budget = [c.name for c in ordered_methods() if not c.fits_budget]
+    return picks(select_cells(runs.loc[~runs["method"].isin(over_budget)], preset.sparsities), runs, preset, fixed)
+
+
+def picks_literal(chosen: Sequence[Pick]) -> str:
+    """``chosen`` as the Python literal that ``sparselib/presets.py`` freezes (one pick per line)."""
+    return "\n".join(f"    Pick({p.method!r}, {p.goal!r}, {p.args!r}, {p.overrides!r})," for p in chosen)
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _scaled(n: int, fraction: float) -> int:
+    """An epoch count scaled by ``fraction``: rounded to the nearest integer, at least 1."""
+    return max(1, int(math.floor(n * fraction + 0.5)))
+
+
+def budget_base(full: RunConfig, epochs: int, setting: str) -> RunConfig:
+    """The full setting at ``epochs`` epochs, its LR milestones at the same fractions of training."""
+    f = epochs / full.epochs
+    milestones = tuple(m * f for m in full.lr_milestones)
+    if any(abs(m - round(m)) > 1e-9 for m in milestones):
+        raise ValueError(f"epochs={epochs} does not scale the milestones {full.lr_milestones} of {full.epochs} "
+                         "epochs to whole epochs")
+    return full.replace(setting=setting, epochs=epochs, lr_milestones=tuple(int(round(m)) for m in milestones))
+
+
+def scale_args(method: str, args: dict[str, Any], fraction: float) -> dict[str, Any]:
+    """A picked configuration's hyper-parameters at ``fraction`` of the full budget: every count of epochs scaled
+    (rounded, at least 1); a method that retrains in phases (IMP) keeps its phases where its scaled retraining
+    splits into them evenly, else retrains in one phase."""
+    a = dict(args)
+    if "n_phases" in a and "epochs_per_phase" in a:
+        total = _scaled(a["n_phases"] * a["epochs_per_phase"], fraction)
+        phases = a["n_phases"] if total % a["n_phases"] == 0 else 1
+        a.update(n_phases=phases, epochs_per_phase=total // phases)
+    for k in ("n_train_budget", "pruning_interval"):
+        if k in a:
+            a[k] = _scaled(a[k], fraction)
+    return a
+
+
+def scaled_grids(chosen: Sequence[Pick], fraction: float) -> tuple[Any, ...]:
+    """The budget study's grids at ``fraction`` of the full budget: one grid per pick (an explicit method's at its
+    goal only), identical scaled picks merged."""
+    from .presets import MethodGrid
+
+    grids: dict[tuple, MethodGrid] = {}
+    for p in chosen:
+        args = scale_args(p.method, p.args, fraction)
+        key = (p.method, json.dumps(args, sort_keys=True), json.dumps(p.overrides, sort_keys=True))
+        old = grids.get(key)
+        goals = None if p.goal is None else tuple(sorted({*(old.goals if old else ()), p.goal}))
+        grids[key] = MethodGrid(p.method, (args,), (dict(p.overrides),), goals)
+    return tuple(grids.values())

@@ -1,0 +1,112 @@
+"""The budget study's rules (sparselib.budget): which methods and configurations it re-runs, and how they scale."""
+import json
+
+import pandas as pd
+import pytest
+
+from sparselib import budget
+from sparselib.budget import Pick
+from sparselib.config import RunConfig
+from sparselib.presets import MethodGrid, Preset
+
+
+def _cell(method, goal, found, top1=None, config_id=None, args=None):
+    return dict(method=method, goal=goal, found=found, top1_mean=top1, config_id=config_id,
+                method_args=json.dumps(args or {}))
+
+
+def test_the_two_best_pruning_stable_methods_rank_by_cells_landed_then_mean_accuracy():
+    t = pd.DataFrame([
+        # CS lands two cells at a high mean; DNW three at a lower one: DNW first (more cells), then CS
+        _cell("cs", 0.9, True, 0.90), _cell("cs", 0.95, True, 0.88), _cell("cs", 0.98, False),
+        _cell("dnw", 0.9, True, 0.80), _cell("dnw", 0.95, True, 0.70), _cell("dnw", 0.98, True, 0.10),
+        _cell("dpf", 0.9, True, 0.79), _cell("dpf", 0.95, True, 0.70), _cell("dpf", 0.98, True, 0.10),
+        # GMP is one of the fixed methods, IMP is no pruning-stable method, DST landed nothing
+        _cell("gmp", 0.9, True, 0.99), _cell("gmp", 0.95, True, 0.99), _cell("gmp", 0.98, True, 0.99),
+        _cell("imp", 0.9, True, 0.99), _cell("imp", 0.95, True, 0.99), _cell("imp", 0.98, True, 0.99),
+        _cell("dst", 0.9, False), _cell("dst", 0.95, False), _cell("dst", 0.98, False),
+    ])
+    fixed = ["gmp", "imp"]
+    assert budget.best_pruning_stable(t, exclude=fixed) == ["dnw", "dpf"]
+    assert budget.best_pruning_stable(t, n=3, exclude=fixed) == ["dnw", "dpf", "cs"]
+    assert budget.best_pruning_stable(t.loc[t["method"] != "dnw"], exclude=fixed) == ["dpf", "cs"]
+    assert budget.best_pruning_stable(t) == ["gmp", "dnw"]  # GMP is pruning-stable too
+
+
+@pytest.mark.parametrize("args, fraction, want", [
+    ({"schedule": "llr", "n_phases": 2, "epochs_per_phase": 2}, 1 / 3, {"n_phases": 1, "epochs_per_phase": 1}),
+    ({"schedule": "llr", "n_phases": 2, "epochs_per_phase": 2}, 2 / 3, {"n_phases": 1, "epochs_per_phase": 3}),
+    ({"schedule": "llr", "n_phases": 2, "epochs_per_phase": 2}, 1 / 2, {"n_phases": 2, "epochs_per_phase": 1}),
+    ({"schedule": "clr", "n_phases": 1, "epochs_per_phase": 3}, 1 / 3, {"n_phases": 1, "epochs_per_phase": 1}),
+    ({"schedule": "clr", "n_phases": 1, "epochs_per_phase": 3}, 2 / 3, {"n_phases": 1, "epochs_per_phase": 2}),
+])
+def test_restricted_imp_keeps_its_share_of_retraining_and_its_phases_where_they_divide(args, fraction, want):
+    assert budget.scale_args("imp", args, fraction) == {**args, **want}
+
+
+def test_epoch_counts_scale_to_the_nearest_whole_epoch_and_never_below_one():
+    assert budget.scale_args("bimp", {"n_train_budget": 8, "pruning_interval": 2}, 1 / 3) == \
+        {"n_train_budget": 3, "pruning_interval": 1}  # 2.67 -> 3, 0.67 -> 1
+    assert budget.scale_args("bimp", {"n_train_budget": 8, "pruning_interval": 2}, 2 / 3) == \
+        {"n_train_budget": 5, "pruning_interval": 1}  # 5.33 -> 5, 1.33 -> 1
+    assert budget.scale_args("bimp", {"n_train_budget": 9, "pruning_interval": 1}, 1 / 2) == \
+        {"n_train_budget": 5, "pruning_interval": 1}  # 4.5 rounds half up
+    assert budget.scale_args("cs", {"penalty": 1e-4}, 1 / 3) == {"penalty": 1e-4}
+
+
+def test_the_shorter_setting_keeps_the_milestones_at_the_same_fractions_of_training():
+    full = RunConfig(setting="x", epochs=12, lr_milestones=(6, 9), lr_schedule="multistep")
+    assert budget.budget_base(full, 4, "x-e4").lr_milestones == (2, 3)
+    assert budget.budget_base(full, 8, "x-e8").lr_milestones == (4, 6)
+    assert budget.budget_base(full, 8, "x-e8").setting == "x-e8"
+    with pytest.raises(ValueError, match="does not scale the milestones"):
+        budget.budget_base(full, 6, "x-e6")  # 4.5 is no whole epoch
+
+
+def test_identical_scaled_picks_merge_into_one_grid_over_their_goals():
+    chosen = [Pick("gmp", 0.9, {"pruning_interval": 1}, {"weight_decay": 5e-4}),
+              Pick("gmp", 0.98, {"pruning_interval": 1}, {"weight_decay": 5e-4}),
+              Pick("gmp", 0.95, {"pruning_interval": 1}, {"weight_decay": 1e-4}),
+              Pick("cs", None, {"penalty": 1e-4}, {"weight_decay": 1e-4})]
+    grids = budget.scaled_grids(chosen, 1 / 3)
+    assert [(g.method, g.goals, g.overrides) for g in grids] == [
+        ("gmp", (0.9, 0.98), ({"weight_decay": 5e-4},)), ("gmp", (0.95,), ({"weight_decay": 1e-4},)),
+        ("cs", None, ({"weight_decay": 1e-4},))]
+
+
+def test_a_grid_with_goals_runs_only_at_those_goal_sparsities():
+    base = RunConfig(setting="smoke", dataset="synthetic", model="resnet8", model_width=4, epochs=4,
+                     lr_schedule="multistep", lr_milestones=(2, 3))
+    p = Preset("t", "t", base, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1),
+               methods=(MethodGrid("gmp", goals=(0.95,)), MethodGrid("dnw")))
+    runs = [(c.method, c.goal_sparsity) for c in p.configs() if c.method != "dense"]
+    assert sorted(set(runs)) == [("dnw", 0.9), ("dnw", 0.95), ("dnw", 0.98), ("gmp", 0.95)]
+    assert len(runs) == 2 * 4
+
+
+def test_picks_take_each_explicit_cell_and_an_implicit_methods_whole_search_under_its_picked_weight_decay():
+    base = RunConfig(setting="smoke", dataset="synthetic", model="resnet8", model_width=4, epochs=4,
+                     lr_schedule="multistep", lr_milestones=(2, 3), weight_decay=1e-4)
+    preset = Preset("t", "t", base, sparsities=(0.9, 0.95), seeds=(0,), methods=(
+        MethodGrid("cs", ({"penalty": 1.0},), ({"weight_decay": 1e-4},)),
+        MethodGrid("cs", ({"penalty": 2.0}, {"penalty": 3.0}), ({"weight_decay": 5e-4},)),
+    ))
+    runs = pd.DataFrame([dict(config_id="i9", weight_decay=1e-4), dict(config_id="i95", weight_decay=1e-4),
+                         dict(config_id="b9", weight_decay=1e-4), dict(config_id="g95", weight_decay=5e-4),
+                         dict(config_id="c9", weight_decay=5e-4), dict(config_id="c95", weight_decay=5e-4),
+                         dict(config_id="d9", weight_decay=1e-4)])
+    t = pd.DataFrame([
+        _cell("imp", 0.9, True, 0.9, "i9", {"schedule": "llr"}), _cell("imp", 0.95, True, 0.8, "i95", {"schedule": "clr"}),
+        _cell("bimp", 0.9, True, 0.9, "b9"), _cell("bimp", 0.95, False),
+        _cell("gmp", 0.9, False), _cell("gmp", 0.95, True, 0.8, "g95"),
+        _cell("cs", 0.9, True, 0.9, "c9"), _cell("cs", 0.95, True, 0.9, "c95"),
+        _cell("dnw", 0.9, True, 0.5, "d9"), _cell("dnw", 0.95, False),
+    ])
+    got = budget.picks(t, runs, preset, fixed=("imp", "bimp", "gmp"))
+    wd1, wd5 = {"weight_decay": 1e-4}, {"weight_decay": 5e-4}
+    assert got == sorted([
+        Pick("imp", 0.9, {"schedule": "llr"}, wd1), Pick("imp", 0.95, {"schedule": "clr"}, wd1),
+        Pick("bimp", 0.9, {}, wd1), Pick("gmp", 0.95, {}, wd5),
+        Pick("cs", None, {"penalty": 2.0}, wd5), Pick("cs", None, {"penalty": 3.0}, wd5),  # wd 5e-4 won both cells
+        Pick("dnw", 0.9, {}, wd1),
+    ], key=Pick.key)
