@@ -33,27 +33,26 @@ class Pick:
                 json.dumps(self.overrides, sort_keys=True))
 
 
-def best_pruning_stable(table1: pd.DataFrame, n: int = 2, exclude: Iterable[str] = ()) -> list[str]:
-    """The ``n`` best pruning-stable methods of a Table 1 (``select_cells`` output), those in ``exclude`` left out:
-    most cells in their band first, then the best mean test accuracy over those cells, then the name."""
+def best_pruning_stable(table1: pd.DataFrame, n: int = 2, exclude: Iterable[str] = ()) -> dict[float, list[str]]:
+    """Per goal of a Table 1 (``select_cells`` output): the ``n`` pruning-stable methods with the best mean test
+    accuracy there (ties: by name), those in ``exclude`` left out, among the cells in their band."""
     from .methods import get_method
 
     exclude = set(exclude)
-    rank = []
-    for method, cells in table1.groupby("method", sort=True):
-        cls = get_method(method)
-        if method in exclude or cls.family != "pruning-stable":
-            continue
-        found = cells.loc[cells["found"] == True]  # noqa: E712
-        if len(found):
-            rank.append((-len(found), -float(found["top1_mean"].mean()), method))
-    return [m for _, _, m in sorted(rank)[:n]]
+    found = table1.loc[table1["found"] == True]  # noqa: E712
+    found = found.loc[[m not in exclude and get_method(m).family == "pruning-stable" for m in found["method"]]]
+    out = {}
+    for goal, cells in found.groupby("goal", sort=True):
+        best = cells.sort_values(["top1_mean", "method"], ascending=[False, True])
+        out[float(goal)] = list(best["method"][:n])
+    return out
 
 
 def picks(table1: pd.DataFrame, runs: pd.DataFrame, preset: Any, fixed: Sequence[str],
           tuned: Sequence[str] = ("weight_decay",)) -> list[Pick]:
-    """What the budget study re-runs, read off the full study: the methods ``fixed`` and the two best other
-    pruning-stable ones, each in the configuration picked for each goal.  ``table1`` is the full study's cells,
+    """What the budget study re-runs, read off the full study: the methods ``fixed`` at every goal and, at each
+    goal, the two best other pruning-stable ones (:func:`best_pruning_stable`), each in the configuration picked
+    there.  ``table1`` is the full study's cells,
     ``runs`` its run table (for each picked configuration's ``tuned`` setting fields), ``preset`` its preset (the
     implicit methods' searches).  Sorted, so that two derivations compare equal."""
     from .methods import get_method
@@ -63,14 +62,20 @@ def picks(table1: pd.DataFrame, runs: pd.DataFrame, preset: Any, fixed: Sequence
     def setting(config_id: str) -> dict[str, Any]:
         return {f: _plain(by_config.at[config_id, f]) for f in tuned}
 
+    best = best_pruning_stable(table1, exclude=fixed)
+    wanted_at = {m: [g for g in table1["goal"].unique()] for m in fixed}
+    for goal, methods in best.items():
+        for m in methods:
+            wanted_at.setdefault(m, []).append(goal)
     out: list[Pick] = []
-    for method in (*fixed, *best_pruning_stable(table1, exclude=fixed)):
-        cells = table1.loc[(table1["method"] == method) & (table1["found"] == True)]  # noqa: E712
+    for method, goals in wanted_at.items():
+        cells = table1.loc[(table1["method"] == method) & (table1["found"] == True)  # noqa: E712
+                           & table1["goal"].isin(goals)]
         if get_method(method).explicit:
             out += [Pick(method, float(c.goal), json.loads(c.method_args), setting(c.config_id))
                     for c in cells.itertuples()]
             continue
-        # implicit: the setting picked at the most goals (ties: the lowest goal's), then the whole search under it
+        # implicit: the setting picked at the most of those goals (ties: the lowest goal's), then its whole search
         picked = [json.dumps(setting(c), sort_keys=True) for c in cells["config_id"]]
         wanted = json.loads(max(picked, key=lambda o: (picked.count(o), -picked.index(o))))
         for grid in preset.grids():
@@ -144,3 +149,30 @@ def scaled_grids(chosen: Sequence[Pick], fraction: float) -> tuple[Any, ...]:
         goals = None if p.goal is None else tuple(sorted({*(old.goals if old else ()), p.goal}))
         grids[key] = MethodGrid(p.method, (args,), (dict(p.overrides),), goals)
     return tuple(grids.values())
+
+
+def budget_cells(studies: dict[int, pd.DataFrame], goals: Sequence[float], methods: Sequence[str]) -> pd.DataFrame:
+    """The budget study's table: for each training budget (epochs → that study's run table), each of ``methods``
+    and each goal, the selected cell's mean test accuracy and its gap to dense training of the same budget (pp).
+    Columns: ``epochs``, ``method``, ``goal``, ``found``, ``top1_mean``, ``top1_std``, ``gap_pp``, ``dense_mean``,
+    ``dense_std``, ``why_empty``."""
+    import pandas as pd
+
+    from .results import dense_baseline
+    from .selection import select_cells
+
+    rows = []
+    for epochs, runs in sorted(studies.items()):
+        if runs.empty:
+            continue
+        dense = dense_baseline(runs)["top1"]
+        cells = select_cells(runs.loc[runs["method"].isin(list(methods))], goals)
+        for c in cells.itertuples():
+            found = c.found is True
+            rows.append(dict(epochs=epochs, method=c.method, goal=float(c.goal), found=found,
+                             top1_mean=c.top1_mean if found else float("nan"),
+                             top1_std=c.top1_std if found else float("nan"),
+                             gap_pp=(c.top1_mean - dense.mean()) * 100 if found else float("nan"),
+                             dense_mean=dense.mean(), dense_std=dense.std(), why_empty=c.why_empty))
+    return pd.DataFrame(rows, columns=["epochs", "method", "goal", "found", "top1_mean", "top1_std", "gap_pp",
+                                       "dense_mean", "dense_std", "why_empty"])

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .budget import Pick
 from .config import BASELINE, ConfigError, RunConfig
 
 
@@ -233,6 +234,15 @@ def _fmnist_methods() -> tuple[MethodGrid, ...]:
 # tests check this table against the committed runs), re-run scaled (sparselib.budget.scaled_grids).
 _WD1, _WD5 = {"weight_decay": 1e-4}, {"weight_decay": 5e-4}
 _FMNIST_PICKS = (
+    Pick('bimp', 0.9, {'n_train_budget': 8, 'pruning_interval': 2}, {'weight_decay': 0.0001}),
+    Pick('bimp', 0.95, {'n_train_budget': 8, 'pruning_interval': 2}, {'weight_decay': 0.0001}),
+    Pick('bimp', 0.98, {'n_train_budget': 8, 'pruning_interval': 1}, {'weight_decay': 0.0001}),
+    Pick('gmp', 0.9, {'allow_recovering': True, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
+    Pick('gmp', 0.95, {'allow_recovering': False, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
+    Pick('gmp', 0.98, {'allow_recovering': False, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
+    Pick('imp', 0.9, {'epochs_per_phase': 2, 'n_phases': 2, 'schedule': 'llr'}, {'weight_decay': 0.0001}),
+    Pick('imp', 0.95, {'epochs_per_phase': 3, 'n_phases': 1, 'schedule': 'clr'}, {'weight_decay': 0.0001}),
+    Pick('imp', 0.98, {'epochs_per_phase': 2, 'n_phases': 2, 'schedule': 'llr'}, {'weight_decay': 0.0001}),
 )
 #: the methods the budget study re-runs besides dense training and the two best other pruning-stable methods
 BUDGET_FIXED = ("imp", "bimp", "gmp")
@@ -249,14 +259,16 @@ def _budget_preset(epochs: int) -> Preset:
         description=f"the budget study: fmnist's picks at {epochs} of its 12 epochs (LR steps at "
                     f"{', '.join(map(str, base.lr_milestones))}), every epoch count of a method scaled alike",
         methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs),
-        assumed={"picks": "dense, restricted IMP, BIMP, GMP (BUDGET_FIXED) and the two best other pruning-stable methods of fmnist's "
-                          "Table 1, each in the configuration picked at the full budget (the implicit methods: their "
+        assumed={"picks": "dense, restricted IMP, BIMP, GMP (BUDGET_FIXED) and, at each goal sparsity, the two best other "
+                          "pruning-stable methods of fmnist's Table 1 there, each in the configuration picked at the full budget (the implicit methods: their "
                           "whole search under the picked weight decay); not tuned again at this budget"},
     )
 
 
+#: The budget study: fmnist's picks at shorter budgets, one preset per budget.
+BUDGET_STUDY = tuple(f"fmnist-e{e}" for e in _BUDGET_EPOCHS)
 #: The presets whose runs the book shows (``make book`` runs what is missing of them); the first is the study.
-DEFAULT_STUDY = ("fmnist", "fmnist-2x", *(f"fmnist-e{e}" for e in _BUDGET_EPOCHS))
+DEFAULT_STUDY = ("fmnist", "fmnist-2x", *BUDGET_STUDY)
 
 PRESETS: dict[str, Preset] = {
     "paper-c10": _paper_preset(
@@ -292,7 +304,7 @@ PRESETS: dict[str, Preset] = {
         base=_FMNIST.replace(setting="fmnist-2x", epochs=24, lr_milestones=(12, 18)), sparsities=(), seeds=(0, 1),
         methods=(),
     ),
-    **{f"fmnist-e{e}": _budget_preset(e) for e in _BUDGET_EPOCHS},
+    **{_budget_preset(e).name: _budget_preset(e) for e in _BUDGET_EPOCHS},
     "smoke": Preset(
         name="smoke", description="synthetic data, ResNet-8 at width 4: seconds per run (tests)",
         base=_SMOKE, sparsities=(0.9,), seeds=(0,),

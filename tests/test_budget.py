@@ -6,7 +6,7 @@ import pytest
 
 from sparselib import budget
 from sparselib.budget import Pick
-from sparselib.config import RunConfig
+from sparselib.config import BASELINE, RunConfig
 from sparselib.presets import MethodGrid, Preset
 
 
@@ -15,22 +15,22 @@ def _cell(method, goal, found, top1=None, config_id=None, args=None):
                 method_args=json.dumps(args or {}))
 
 
-def test_the_two_best_pruning_stable_methods_rank_by_cells_landed_then_mean_accuracy():
+def test_the_two_best_pruning_stable_methods_are_chosen_per_goal_among_the_cells_in_the_band():
     t = pd.DataFrame([
-        # CS lands two cells at a high mean; DNW three at a lower one: DNW first (more cells), then CS
-        _cell("cs", 0.9, True, 0.90), _cell("cs", 0.95, True, 0.88), _cell("cs", 0.98, False),
+        _cell("cs", 0.9, False), _cell("cs", 0.95, True, 0.88), _cell("cs", 0.98, True, 0.70),
         _cell("dnw", 0.9, True, 0.80), _cell("dnw", 0.95, True, 0.70), _cell("dnw", 0.98, True, 0.10),
-        _cell("dpf", 0.9, True, 0.79), _cell("dpf", 0.95, True, 0.70), _cell("dpf", 0.98, True, 0.10),
+        _cell("dpf", 0.9, True, 0.79), _cell("dpf", 0.95, True, 0.71), _cell("dpf", 0.98, True, 0.10),
         # GMP is one of the fixed methods, IMP is no pruning-stable method, DST landed nothing
         _cell("gmp", 0.9, True, 0.99), _cell("gmp", 0.95, True, 0.99), _cell("gmp", 0.98, True, 0.99),
         _cell("imp", 0.9, True, 0.99), _cell("imp", 0.95, True, 0.99), _cell("imp", 0.98, True, 0.99),
         _cell("dst", 0.9, False), _cell("dst", 0.95, False), _cell("dst", 0.98, False),
     ])
     fixed = ["gmp", "imp"]
-    assert budget.best_pruning_stable(t, exclude=fixed) == ["dnw", "dpf"]
-    assert budget.best_pruning_stable(t, n=3, exclude=fixed) == ["dnw", "dpf", "cs"]
-    assert budget.best_pruning_stable(t.loc[t["method"] != "dnw"], exclude=fixed) == ["dpf", "cs"]
-    assert budget.best_pruning_stable(t) == ["gmp", "dnw"]  # GMP is pruning-stable too
+    # 98 %: DNW and DPF tie at 10 %: by name
+    assert budget.best_pruning_stable(t, exclude=fixed) == {0.9: ["dnw", "dpf"], 0.95: ["cs", "dpf"],
+                                                             0.98: ["cs", "dnw"]}
+    assert budget.best_pruning_stable(t, n=1, exclude=fixed) == {0.9: ["dnw"], 0.95: ["cs"], 0.98: ["cs"]}
+    assert budget.best_pruning_stable(t)[0.9] == ["gmp", "dnw"]  # GMP is pruning-stable too
 
 
 @pytest.mark.parametrize("args, fraction, want", [
@@ -110,3 +110,50 @@ def test_picks_take_each_explicit_cell_and_an_implicit_methods_whole_search_unde
         Pick("cs", None, {"penalty": 2.0}, wd5), Pick("cs", None, {"penalty": 3.0}, wd5),  # wd 5e-4 won both cells
         Pick("dnw", 0.9, {}, wd1),
     ], key=Pick.key)
+
+
+def _run(method, seed, top1, config="c", sparsity=0.9, goal=0.9, dense="d"):
+    return dict(method=method, seed=seed, top1=top1, val_top1=top1, config_id=f"{method}-{config}",
+                run_id=f"{method}-{config}-{seed}", sparsity_prunable=sparsity, sparsity_total=sparsity,
+                goal_sparsity=goal, theoretical_speedup=10.0, relative_time=1.0, method_args="{}",
+                dense_run_id=None if method == "dense" else f"dense-c-{seed}", n_diverged=0)
+
+
+def test_budget_cells_give_each_methods_gap_to_dense_training_of_the_same_budget():
+    short = pd.DataFrame([_run("dense", 0, 0.80), _run("dense", 1, 0.82),
+                          _run("gmp", 0, 0.70), _run("gmp", 1, 0.74),
+                          _run("dnw", 0, 0.5, sparsity=0.93), _run("dnw", 1, 0.5, sparsity=0.93)])  # off the band
+    full = pd.DataFrame([_run("dense", 0, 0.90), _run("dense", 1, 0.90), _run("gmp", 0, 0.89), _run("gmp", 1, 0.89)])
+    cells = budget.budget_cells({12: full, 4: short}, [0.9], ["gmp", "dnw"])
+    got = {(r.epochs, r.method): r for r in cells.itertuples()}
+    assert list(cells["epochs"]) == [4, 4, 12]  # shortest budget first; a method without runs has no row
+    assert round(got[4, "gmp"].gap_pp, 6) == -9.0 and round(got[4, "gmp"].dense_mean, 6) == 0.81
+    assert round(got[12, "gmp"].gap_pp, 6) == -1.0
+    assert not got[4, "dnw"].found and pd.isna(got[4, "dnw"].gap_pp) and "93.00 %" in got[4, "dnw"].why_empty
+
+
+def test_the_budget_figure_has_a_panel_per_goal_and_a_line_per_method():
+    from sparselib.plots.budget import budget_figure
+
+    rows = [dict(epochs=e, method=m, goal=g, found=not (m == "dnw" and e == 8), top1_mean=0.8, top1_std=0.01,
+                 gap_pp=gap, dense_mean=0.85, dense_std=0.0, why_empty="")
+            for e, gap in ((4, -5.0), (8, -3.0), (12, -1.0)) for m in ("gmp", "dnw") for g in (0.9, 0.95)]
+    fig = budget_figure(pd.DataFrame(rows))
+    assert [a.text for a in fig.layout.annotations][:2] == ["90 % sparsity", "95 % sparsity"]
+    assert len(fig.data) == 4 and sum(t.showlegend for t in fig.data) == 2  # one legend entry per method
+    gmp = fig.data[0]
+    assert list(gmp.x) == [4, 8, 12] and list(gmp.y) == [-5.0, -3.0, -1.0]
+    dnw = next(t for t in fig.data if t.legendgroup == "dnw")
+    assert pd.isna(list(dnw.y)[1])  # the missing cell is a gap in the line, not a point
+
+
+def test_the_absolute_budget_figure_draws_dense_training_as_a_line_in_every_panel():
+    from sparselib.plots.budget import budget_figure
+
+    rows = [dict(epochs=e, method="gmp", goal=g, found=True, top1_mean=0.80, top1_std=0.01, gap_pp=-5.0,
+                 dense_mean=d, dense_std=0.002, why_empty="") for e, d in ((4, 0.85), (12, 0.90)) for g in (0.9, 0.95)]
+    fig = budget_figure(pd.DataFrame(rows), absolute=True)
+    dense = [t for t in fig.data if t.legendgroup == BASELINE]
+    assert len(dense) == 2 and [round(v, 6) for v in dense[0].y] == [85.0, 90.0]
+    gmp = next(t for t in fig.data if t.legendgroup == "gmp")
+    assert [round(v, 6) for v in gmp.y] == [80.0, 80.0] and "accuracy" in fig.layout.yaxis.title.text
