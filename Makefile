@@ -21,7 +21,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# Real Fashion-MNIST for the offline `mini` study comes from Debian's package.
+# Real Fashion-MNIST for the offline default study comes from Debian's package.
 data:
 	@if [ ! -d $(FMNIST) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -47,7 +47,7 @@ test: setup
 	$(PY) -m pytest -q
 
 book: setup
-	$(PY) -m sparselib sweep mini --no-progress
+	$(PY) -m sparselib sweep --no-progress
 	$(PY) tools/book_assets.py
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 

@@ -24,9 +24,15 @@ def next_knob(tries: Sequence[tuple[float, float]], goal: float, digits: int = 3
     above = [i for i in range(len(pts)) if pts[i][1] > goal]
     if below and above:
         i, j = max(below, key=lambda i: pts[i][1]), min(above, key=lambda i: pts[i][1])
-    else:  # every try on one side: the two nearest to the goal
-        i, j = sorted(range(len(pts)), key=lambda i: abs(pts[i][1] - goal))[:2]
-    if y[i] == y[j]:
-        raise ValueError(f"tries {pts[i]} and {pts[j]} reach the same sparsity: no slope to follow")
+    else:  # every try on one side: from the try nearest the goal and its neighbour towards the rest
+        near = max(range(len(pts)), key=lambda i: pts[i][1]) if below else min(range(len(pts)), key=lambda i: pts[i][1])
+        beyond = range(near + 1, len(pts)) if below else range(near)
+        if list(beyond):  # a knob past the nearest try ends farther from the goal: the sparsity peaks there
+            b = next(iter(beyond))
+            raise ValueError(f"the sparsity does not grow with the knob past {pts[near][0]:g} "
+                             f"({pts[near][1] * 100:.2f} %, then {pts[b][1] * 100:.2f} % at {pts[b][0]:g}): "
+                             f"{goal * 100:g} % looks out of reach")
+        i, j = (near - 1, near) if below else (near, near + 1)
+    # y[i] != y[j] here: a bracket has one try on each side, and past the peak the nearest try raised above
     k = math.exp(x[i] + (t - y[i]) * (x[j] - x[i]) / (y[j] - y[i]))
     return float(f"{k:.{digits}g}")

@@ -6,6 +6,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -28,9 +29,12 @@ def config_id(cfg: dict) -> str:
 
 
 def default_results_dir() -> Path:
-    """The folder the book reads: ``$SPARSELIB_RESULTS`` if set, else ``results/mini`` of this checkout."""
+    """The folder the book reads: ``$SPARSELIB_RESULTS`` if set, else ``results/<the book's study>`` of this
+    checkout (:data:`sparselib.presets.DEFAULT_STUDY`)."""
+    from .presets import DEFAULT_STUDY
+
     env = os.environ.get("SPARSELIB_RESULTS")
-    return Path(env) if env else REPO / "results" / "mini"
+    return Path(env) if env else REPO / "results" / DEFAULT_STUDY[0]
 
 
 def finished_folders(path: str | Path) -> list[RunFolder]:
@@ -96,6 +100,19 @@ def _relative_times(df: pd.DataFrame) -> None:
     basis = {rid: time_basis(m) for rid, m in records[["device", "threads", "train_cpu_s", "train_device_s"]]
              .to_dict("index").items()}
     dense_ids = set(df.loc[df["method"] == BASELINE, "run_id"])
+    # A run whose weight decay (or another setting field) its method's grid tuned records the dense run of *its*
+    # setting, which the study does not train: its baseline is then the study's dense run of the same setting,
+    # seed and epochs, where there is exactly one.
+    keys = [c for c in ("setting", "seed", "epochs") if c in df]
+    same: dict[tuple, list[str]] = {}
+    for row in df.loc[df["method"] == BASELINE, [*keys, "run_id"]].itertuples(index=False):
+        same.setdefault(tuple(row[:-1]), []).append(row[-1])
+
+    def baseline(rid: str, dense: Any) -> Any:
+        if dense in dense_ids or len(keys) < 3:
+            return dense
+        found = same.get(tuple(records.loc[rid, keys]), [])
+        return found[0] if len(found) == 1 else dense
 
     def seconds(rid: str, clock: str) -> float:
         value = records.at[rid, TRAIN_TIME_KEYS[clock]] if rid in records.index else None
@@ -103,6 +120,7 @@ def _relative_times(df: pd.DataFrame) -> None:
 
     out = {"time_basis": [], "pipeline_time_s": [], "relative_time": [], "relative_wall_time": []}
     for rid, ref, dense in zip(df["run_id"], df["reference_run_id"], df["dense_run_id"]):
+        dense = baseline(rid, dense)
         involved = [rid] + ([ref] if isinstance(ref, str) else []) + ([dense] if dense in dense_ids else [])
         kinds = {basis.get(r, "wall") for r in involved}
         clock = kinds.pop() if len(kinds) == 1 else "wall"

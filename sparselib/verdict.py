@@ -95,14 +95,16 @@ def claim(cells: pd.DataFrame, method: str, rivals: Sequence[str], label=str) ->
             continue
         g = next(x for x in gaps(cells, method, best.method) if x.goal == goal)
         (fails if g.clear and g.pp < 0 else holds).append((goal, best.method, g))
+    def where(goal: float, m: str, g: Gap) -> str:
+        side = "below" if g.pp > 0 else "above"
+        return (f"{goal * 100:g} % (the best of them, {label(m)}, is {abs(g.pp):.2f} pp {side} it"
+                + ("" if g.clear else ", within the seeds' spread") + ")")
+
     out = []
     if holds:
-        out.append(f"{label(method)} matches or beats every one of them at "
-                   + ", ".join(f"{goal * 100:g} % (the best of them, {label(m)}: {-g.pp:+.2f} pp against it)"
-                               for goal, m, g in holds))
+        out.append(f"{label(method)} matches or beats every one of them at " + ", ".join(where(*h) for h in holds))
     if fails:
-        behind = "; ".join(f"{label(m)} at {goal * 100:g} % ({g.pp:+.2f} pp)" for goal, m, g in fails)
-        out.append(f"{label(method)} is clearly behind {behind}")
+        out.append(f"{label(method)} is clearly behind at " + ", ".join(where(*f) for f in fails))
     if not out:
         return f"{label(method)} and the other methods share no goal sparsity: no comparison."
     return "; ".join(out) + "."

@@ -274,7 +274,7 @@ def test_results_notebook_says_plainly_when_there_are_no_runs(tmp_path, monkeypa
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     text = "\n".join(str(v) for o in outputs for v in o.get("data", {}).values())
     assert "No runs exist yet" in text
-    assert "python -m sparselib sweep mini" in text and "make book" in text
+    assert "python -m sparselib sweep\n" in text and "make book" in text
     assert not any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
     assert "sparselib-summary" not in text
     assert not [o for o in outputs if o.output_type == "error"]

@@ -22,5 +22,11 @@ def test_a_goal_beyond_every_try_extrapolates_from_the_nearest_two():
 def test_bad_tries_say_why():
     with pytest.raises(ValueError, match="two knob values"):
         next_knob([(1e-3, 0.8), (1e-3, 0.81)], 0.9)
-    with pytest.raises(ValueError, match="same sparsity"):
+    with pytest.raises(ValueError, match="does not grow with the knob past 0.001"):
         next_knob([(1e-3, 0.8), (2e-3, 0.8)], 0.9)
+    # a method whose sparsity tops out (DST): past its peak a larger knob ends less sparse, so the goal is out of reach
+    with pytest.raises(ValueError, match="does not grow with the knob past 0.002 .92.00 %, then 91.90 %"):
+        next_knob([(1e-3, 0.9), (2e-3, 0.92), (4e-3, 0.919)], 0.95)
+    # ... even where the try past the peak is far below it (it is not one of the two nearest the goal)
+    with pytest.raises(ValueError, match="past 0.002 .93.82 %, then 89.80 % at 0.0028"):
+        next_knob([(7.2e-4, 0.8868), (8.5e-4, 0.9075), (2e-3, 0.9382), (2.8e-3, 0.898), (4e-3, 0.8177)], 0.95)

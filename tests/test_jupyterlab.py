@@ -8,7 +8,7 @@ through both, follows the window's width, the x axis has one control and the tit
 logs no error, and the path field opens a folder outside the repository or says in one line why it cannot.
 
 One JupyterLab server (on a copy of notebooks/, its kernels importing this checkout) and one browser page for the
-whole module: the notebook is run once, and each test starts from, and returns to, its first view (results/mini, x
+whole module: the notebook is run once, and each test starts from, and returns to, its first view (results/fmnist, x
 axis sparsity).  Screenshots go to ``$SPARSELIB_ARTIFACTS`` (default ``test-artifacts/screenshots/``) as
 ``jupyterlab-*.png``.  Skipped, saying why, where chromium, Playwright or JupyterLab is missing.
 """
@@ -41,8 +41,9 @@ pytestmark = [
 NOTEBOOK = "explore.ipynb"
 FIGURE = ".jp-OutputArea .js-plotly-plot"  # the notebook's one figure, in the `out` widget
 TABLE = ".jp-OutputArea table.sparselib-table"
-# the figure shows the runs of results/calibration (or a copy): the implicit methods only
+# the figure shows the implicit methods' runs only (a copy of those of results/fmnist)
 IMPLICIT_ONLY = "gd.data.every(t => ['cs', 'str', 'dst'].includes(t.meta.method))"
+DENSE_ONLY = "gd.data.every(t => t.meta.method === 'dense')"
 # what the figure looks like now; positions relative to the figure's top (the notebook may scroll)
 MEASURE = """([figure, table]) => {
     const gd = document.querySelector(figure), t = document.querySelector(table);
@@ -127,7 +128,7 @@ def lab_server(tmp_path_factory):
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = {**os.environ, **_lab_home(tmp),
            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-    env.pop("SPARSELIB_RESULTS", None)  # the notebook opens results/mini
+    env.pop("SPARSELIB_RESULTS", None)  # the notebook opens results/fmnist
     port, token = _free_port(), secrets.token_hex(16)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip={LOCAL_HOST}",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -249,10 +250,10 @@ def test_the_figure_keeps_its_height_after_a_legend_click(lab):
     hidden = lab.measure()
     lab.screenshot("2-legend-click")
     assert hidden["height"] == first["height"] and hidden["table"] == first["table"], (first, hidden)
-    _toggle(lab, "Dense (6 epochs)", "0.5")  # the dense reference is an entry of its own, too
+    _toggle(lab, "Dense (12 epochs)", "0.5")  # the dense reference is an entry of its own, too
     assert lab.measure()["height"] == first["height"]
     _toggle(lab, "IMP", "1")
-    _toggle(lab, "Dense (6 epochs)", "1")
+    _toggle(lab, "Dense (12 epochs)", "1")
     assert lab.measure() == first
     assert not lab.errors()
 
@@ -293,22 +294,22 @@ def test_the_figure_follows_the_width_of_the_window(lab):
 
 
 def test_switching_results_folders_logs_no_error(lab):
-    """results/calibration (implicit methods only, fewer seeds and methods than results/mini) and back: the
-    selection widgets get their new options and selections at once, so the browser logs no "Error setting state";
-    and where there can be no table, one line says why."""
+    """results/fmnist-2x (the convergence check: two dense runs, no method, fewer seeds than results/fmnist) and
+    back: the selection widgets get their new options and selections at once, so the browser logs no "Error setting
+    state"; and where there can be no table, one line says why."""
     from sparselib.results import collect_runs
 
     start = len(lab.console)
-    n_other, n_mini = len(collect_runs(REPO / "results" / "calibration")), len(collect_runs(REPO / "results" / "mini"))
+    n_other, n_study = len(collect_runs(REPO / "results" / "fmnist-2x")), len(collect_runs(REPO / "results" / "fmnist"))
     folder = lab.page.locator(".widget-dropdown select").first
-    folder.select_option(label="results/calibration")
+    folder.select_option(label="results/fmnist-2x")
     lab.status(f"{n_other} of {n_other} runs shown")
-    lab.page.locator(".jp-OutputArea .jp-RenderedText", has_text="No table:").wait_for()
-    lab.wait_for_figure(IMPLICIT_ONLY)
-    lab.screenshot("4-calibration")
+    lab.page.locator(".jp-OutputArea .jp-RenderedText", has_text="No table: no pruned run").wait_for()
+    lab.wait_for_figure(DENSE_ONLY)
+    lab.screenshot("4-dense-only")
     assert lab.measure()["height"] > 300
-    folder.select_option(label="results/mini")
-    lab.status(f"{n_mini} of {n_mini} runs shown")
+    folder.select_option(label="results/fmnist")
+    lab.status(f"{n_study} of {n_study} runs shown")
     lab.page.locator(TABLE).wait_for()
     lab.wait_for_figure(f"!({IMPLICIT_ONLY})")
     assert not lab.errors(start), lab.errors(start)
@@ -325,9 +326,11 @@ def test_the_path_field_opens_any_folder_or_says_why_not(lab, tmp_path):
     field_.press("Enter")
     lab.page.locator(".widget-html-content", has_text=f"no folder {missing}").wait_for()
     lab.screenshot("5-path-missing")
-    assert lab.page.locator(".widget-dropdown select").first.input_value().endswith("results/mini")
-    mine = tmp_path / "my-runs"
-    shutil.copytree(REPO / "results" / "calibration", mine, ignore=shutil.ignore_patterns("*.pt"))
+    assert lab.page.locator(".widget-dropdown select").first.input_value().endswith("results/fmnist")
+    mine = tmp_path / "my-runs"  # the implicit methods' runs of the study, as a user's own folder
+    implicit = collect_runs(REPO / "results" / "fmnist")
+    for f in implicit.loc[implicit["method"].isin(["cs", "str", "dst"]), "folder"]:
+        shutil.copytree(f, mine / Path(f).name, ignore=shutil.ignore_patterns("*.pt"))
     n = len(collect_runs(mine))
     field_.fill(str(mine))
     field_.press("Enter")
@@ -337,7 +340,7 @@ def test_the_path_field_opens_any_folder_or_says_why_not(lab, tmp_path):
     lab.page.wait_for_function("([el, v]) => el.value === v", arg=[folder.element_handle(), str(mine.resolve())])
     lab.screenshot("6-own-folder")
     assert lab.page.locator(".widget-html-content", has_text="no folder").count() == 0  # the message is gone
-    folder.select_option(label="results/mini")
+    folder.select_option(label="results/fmnist")
     lab.page.locator(TABLE).wait_for()
     lab.wait_for_figure(f"!({IMPLICIT_ONLY})")
     assert not lab.errors()

@@ -147,17 +147,17 @@ def test_papermill_notebook_shows_the_run(papermill_run):
 
 
 def test_train_notebook_run_all_shows_a_committed_run(monkeypatch):
-    """Opened and run as it is (Run All, no papermill): the defaults show the committed `mini` dense run at once
+    """Opened and run as it is (Run All, no papermill): the defaults show the committed `fmnist` dense run at once
     (nothing is trained or written), and the methods are listed from the registry."""
     import nbclient
 
     from sparselib.methods import ordered_methods
     from sparselib.results import REPO as RESULTS_REPO
 
-    cfg = get_preset("mini").config()
-    folder = RESULTS_REPO / "results" / "mini" / cfg.run_id
+    cfg = get_preset("fmnist").config()
+    folder = RESULTS_REPO / "results" / "fmnist" / cfg.run_id
     if not (folder / "metrics.json").exists():
-        pytest.skip(f"the committed mini dense run {cfg.run_id} is not in this checkout")
+        pytest.skip(f"the committed fmnist dense run {cfg.run_id} is not in this checkout")
     before = sorted(p.name for p in folder.iterdir())
     monkeypatch.setenv("PYTHONPATH", kernel_path())
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -228,7 +228,7 @@ _steps["all"] = _probe()
 goals.value = (0.0,)  # only the implicit methods' runs (no goal sparsity): no table, and a line that says why
 _steps["implicit"] = _probe()
 _mini = folder.value
-folder.value = _other = next(v for _, v in folder.options if v != _mini)  # another results folder
+folder.value = _other = next(v for _, v in folder.options if str(v).endswith("fmnist-2x"))  # another folder
 _steps["other"] = _probe()
 folder.value = _mini  # reading a folder again resets every filter
 _steps["reload"] = _probe()
@@ -247,17 +247,27 @@ print(_json.dumps({"steps": _steps, "other": _other, "mine": str((_tmp / "mine")
 
 def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     """explore.ipynb executes headless (nbclient, the venv's python3 kernel) against the committed
-    results/mini; then, in the same kernel, setting its widgets the way a user would re-plots the figure and the
+    results/fmnist; then, in the same kernel, setting its widgets the way a user would re-plots the figure and the
     table with exactly the runs the filters keep, and the new outputs reach the (mimicked) frontend."""
     import nbformat
     from nbclient import NotebookClient
 
     from sparselib.results import REPO, collect_runs
 
-    monkeypatch.delenv("SPARSELIB_RESULTS", raising=False)  # the notebook opens results/mini
+    monkeypatch.delenv("SPARSELIB_RESULTS", raising=False)  # the notebook opens results/fmnist
     monkeypatch.setenv("PYTHONPATH", kernel_path())
-    runs = collect_runs(REPO / "results" / "mini")
-    assert len(runs) > 100 and runs["seed"].nunique() == 2
+    runs = collect_runs(REPO / "results" / "fmnist")
+    assert len(runs) > 100 and runs["seed"].nunique() == 3
+    from sparselib.config import BASELINE
+    from sparselib.methods import ordered_methods
+    from sparselib.plots import method_label
+    from sparselib.selection import select_cells
+
+    dense_legend = [f"Dense ({e} epochs)" for e in sorted(runs.loc[runs["method"] == BASELINE, "epochs"].unique(),
+                                                           reverse=True)]
+    legend = dense_legend + [c.label for c in ordered_methods() if c.name in set(runs["method"]) - {BASELINE}]
+    goals = sorted(g for g in runs["goal_sparsity"].unique() if g > 0)
+    empty = select_cells(runs, goals).query("found != True")
 
     nb = nbformat.read(EXPLORE, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
@@ -294,15 +304,17 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     start = steps["start"]  # everything: one figure (every run a point), and the table of all methods
     assert start["figures"] == 1 and start["tables"] == 1
     assert start["shown"] == start["runs"] == expect()
-    # dense is a reference line per configuration (the 6-epoch run, and the 4-epoch one restricted IMP starts from)
-    assert start["legend"] == ["Dense (6 epochs)", "Dense (4 epochs)", "IMP", "IMP+", "BIMP", "GMP", "DPF", "GSM",
-                               "LC", "DNW", "CS", "STR", "DST"]
-    assert start["menus"] == [] and start["title"] == "Top-1 accuracy vs actual sparsity — mini"  # one x control
+    # dense is a reference line per configuration (the full run, and the shorter ones restricted IMP starts from)
+    assert start["legend"] == legend and len(dense_legend) >= 2
+    assert start["menus"] == [] and start["title"] == "Top-1 accuracy vs actual sparsity — fmnist"  # one x control
     assert start["status"] == f"{len(runs)} of {len(runs)} runs shown"
     assert {m for m, _ in start["cells"]} == set(runs["method"]) - {"dense"}
-    # DST's row is all "—" while its runs are in the figure: the note under the table says why, cell by cell
+    # a "—" cell while its method's runs are in the figure: the note under the table says why, cell by cell
+    assert len(empty), "the study has no empty cell: this step needs another example"
     (note,) = start["notes"]
-    assert note.count("<b>DST</b>: no configuration") == 3 and "±0.25 pp" in note
+    for method, n in empty["method"].value_counts().items():
+        assert note.count(f"<b>{method_label(method)}</b>: no configuration") == n, method
+    assert "±0.25 pp" in note
     assert any("implicit (no goal)" in h and "CS" in h for h in start["hover"])
     assert not any("goal sparsity 0 %" in h for h in start["hover"])
     # the slider spans the pruned runs' actual sparsities (whole percents), not 0-100 %
@@ -312,8 +324,7 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
 
     three = steps["methods"]  # fewer methods: fewer traces, only theirs, and only their rows in the table
     assert three["runs"] == expect(["dense", "imp", "gmp"])
-    assert three["methods"] == ["dense", "gmp", "imp"] and three["legend"] == ["Dense (6 epochs)", "Dense (4 epochs)",
-                                                                              "IMP", "GMP"]
+    assert three["methods"] == ["dense", "gmp", "imp"] and three["legend"] == dense_legend + ["IMP", "GMP"]
     assert 0 < three["traces"] < start["traces"]
     assert sorted({m for m, _ in three["cells"]}) == ["gmp", "imp"] and len(three["cells"]) < len(start["cells"])
     assert three["notes"] == []  # every cell filled: no note
@@ -332,7 +343,7 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
 
     x = steps["x"]  # same runs, other x axis: the axis and the title say so
     assert x["runs"] == seed["runs"] and "speedup" in x["xtitle"].lower()
-    assert x["title"] == "Top-1 accuracy vs theoretical speedup — mini"
+    assert x["title"] == "Top-1 accuracy vs theoretical speedup — fmnist"
 
     assert steps["none"]["figures"] == 0 and steps["none"]["messages"] == ["nothing matches the filters\n"]
     assert steps["all"]["runs"] == expect(None, [0.9], [0])  # "all": every method again (the other filters stay)
@@ -342,10 +353,9 @@ def test_explore_notebook_runs_headless_and_its_widgets_refilter(monkeypatch):
     (line,) = implicit["messages"]
     assert line.startswith("No table:") and "CS, STR, DST" in line and "90 %, 95 %, 98 %" in line
 
-    other = collect_runs(report["other"])  # results/calibration: CS, STR and DST only, no goal sparsity
+    other = collect_runs(report["other"])  # results/fmnist-2x: dense runs only
     assert steps["other"]["runs"] == sorted(other["run_id"]) and steps["other"]["status"].startswith(f"{len(other)} ")
-    assert steps["other"]["tables"] == 0 and steps["other"]["messages"][0].startswith("No table:")
-    assert "folder have none" in steps["other"]["messages"][0]
+    assert steps["other"]["tables"] == 0 and steps["other"]["messages"][0].startswith("No table: no pruned run")
     assert steps["reload"]["runs"] == expect() and steps["reload"]["traces"] == start["traces"]
     assert steps["reload"]["slider"] == start["slider"]
 

@@ -47,7 +47,7 @@ def test_workflow_builds_the_book_with_make_book_and_deploys_it(workflow):
     assert build["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
     assert _uses(build, "actions/setup-python") and _uses(build, "actions/checkout")
     # nothing is trained: the build stops first if the committed results miss a run of the study
-    assert _step(build, r"\S+ -m sparselib sweep mini --dry-run") < _step(build, "make book$")
+    assert _step(build, r"\S+ -m sparselib sweep --dry-run") < _step(build, "make book$")
     assert "0 to run" in _runs(build)
     # the official Pages actions: configure, upload _build/html, deploy it
     assert _uses(build, "actions/configure-pages")

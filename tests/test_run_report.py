@@ -1,4 +1,4 @@
-"""The report of one run (sparselib.run_report), on committed `mini` runs: key numbers as percentages in a fixed
+"""The report of one run (sparselib.run_report), on committed runs of the book's study: key numbers as percentages in a fixed
 order, the training figure (with the dense run an IMP run starts from), the per-layer figure."""
 import json
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from sparselib.run_report import epoch_line, key_numbers, layer_figure, training_figure
 from sparselib.storage import RunFolder
 
-MINI = Path(__file__).resolve().parents[1] / "results" / "mini"
+MINI = Path(__file__).resolve().parents[1] / "results" / "fmnist"
 
 
 def _finished(method: str) -> RunFolder:
@@ -16,7 +16,7 @@ def _finished(method: str) -> RunFolder:
         folder = RunFolder(config.parent)
         if json.loads(config.read_text())["method"] == method and folder.finished:
             return folder
-    pytest.skip(f"no finished mini {method} run in this checkout")
+    pytest.skip(f"no finished fmnist {method} run in this checkout")
 
 
 def test_key_numbers_are_percentages_in_a_fixed_order():

@@ -108,3 +108,6 @@ def test_cell_changes_compare_a_saved_table_with_the_new_one(tmp_path):
     html = changes_table(ch.reset_index(), ["gsm", "str"])
     assert "+53.25" in html and "28.00 ±&nbsp;2.00" in html and "81.25 ±&nbsp;1.00" in html
     assert html.count("<tr><th>") == 1 + 2  # the sub-header row, one row per method
+    assert html.count("<th>before</th><th>after</th>") == 2  # per goal
+    named = changes_table(ch.reset_index(), ["gsm"], labels=("mini", "this study"))
+    assert named.count("<th>mini</th><th>this study</th><th>change (pp)</th>") == 2 and "before" not in named

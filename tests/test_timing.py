@@ -1,6 +1,7 @@
 """Run times on three clocks (sparselib.timing) and the relative-time column that uses the robust one: the process's
 CPU time for runs on one CPU thread, the device's time on CUDA, wall time otherwise."""
 import json
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -44,11 +45,11 @@ def test_time_basis(metrics, basis):
     assert time_basis(metrics) == basis
 
 
-def _fake_run(root, run_id, method, wall, cpu, threads=1, reference=None, dense="d0"):
+def _fake_run(root, run_id, method, wall, cpu, threads=1, reference=None, dense="d0", **fields):
     folder = root / "s" / run_id
     folder.mkdir(parents=True)
     cfg = {"setting": "s", "dataset": "synthetic", "model": "resnet8", "method": method, "goal_sparsity": 0.9 if method != "dense" else 0.0, "seed": 0,
-           "method_args": {}, "run_id": run_id}
+           "method_args": {}, "run_id": run_id, **fields}
     metrics = {"run_id": run_id, "top1": 0.5, "val_top1": 0.5, "sparsity_prunable": 0.9, "sparsity_total": 0.9,
                "theoretical_speedup": 2.0, "epochs_total": 4, "wall_time_s": wall, "train_cpu_s": cpu,
                "train_device_s": None, "threads": threads, "device": "cpu", "reference_run_id": reference,
@@ -72,3 +73,18 @@ def test_relative_time_uses_cpu_time_of_one_thread_runs_and_wall_time_otherwise(
     assert df.at["i0", "relative_time"] == pytest.approx(30.0 / 50.0)
     assert df.at["t2", "time_basis"] == "wall"
     assert df.at["t2", "relative_time"] == pytest.approx(40.0 / 100.0)
+
+
+def test_a_run_with_a_tuned_weight_decay_is_timed_against_the_studys_dense_run_of_its_seed_and_epochs(tmp_path):
+    # the study trains dense at weight decay 1e-4 only; a GMP run at 5e-4 records the (never trained) dense run of
+    # its own setting, "d-wd5": its baseline is the one dense run of the same setting, seed and epochs
+    _fake_run(tmp_path, "d0", "dense", wall=100.0, cpu=50.0, epochs=12)
+    _fake_run(tmp_path, "r0", "dense", wall=30.0, cpu=20.0, epochs=9)  # restricted IMP's shorter dense run
+    _fake_run(tmp_path, "d1", "dense", wall=90.0, cpu=45.0, epochs=12, seed=1)
+    _fake_run(tmp_path, "g0", "gmp", wall=60.0, cpu=55.0, dense="d-wd5", epochs=12, weight_decay=5e-4)
+    _fake_run(tmp_path, "g1", "gmp", wall=60.0, cpu=54.0, dense="d-wd5-1", epochs=12, seed=1, weight_decay=5e-4)
+    _fake_run(tmp_path, "x0", "gmp", wall=60.0, cpu=54.0, dense="d-other", epochs=10)  # no dense run of 10 epochs
+    df = collect_runs(tmp_path).set_index("run_id")
+    assert df.at["g0", "relative_time"] == pytest.approx(55.0 / 50.0)
+    assert df.at["g1", "relative_time"] == pytest.approx(54.0 / 45.0)
+    assert math.isnan(df.at["x0", "relative_time"])

@@ -37,8 +37,13 @@ def test_versus_says_where_a_method_is_ahead_level_and_behind():
 def test_the_claim_holds_where_no_rival_is_clearly_ahead():
     text = verdict.claim(CELLS, "imp", ["gmp", "cs", "dpf"])
     # 90 %: best rival GMP, IMP ahead; 95 %: CS +2.0 pp, spread 0.8: clearly behind; 98 %: GMP clearly ahead
-    assert text == ("imp matches or beats every one of them at 90 % (the best of them, gmp: -1.00 pp against it); "
-                    "imp is clearly behind cs at 95 % (-2.00 pp); gmp at 98 % (-2.00 pp).")
+    assert text == ("imp matches or beats every one of them at 90 % (the best of them, gmp, is 1.00 pp below it); "
+                    "imp is clearly behind at 95 % (the best of them, cs, is 2.00 pp above it), "
+                    "98 % (the best of them, gmp, is 2.00 pp above it).")
+    # level within the spread: the claim holds, and says so
+    assert verdict.claim(CELLS.loc[CELLS["goal"] == 0.95], "imp", ["gmp"]) == (
+        "imp matches or beats every one of them at 95 % (the best of them, gmp, is 0.50 pp below it, within the "
+        "seeds' spread).")
     assert "no comparison" in verdict.claim(CELLS, "bimp", ["gmp"])
 
 
