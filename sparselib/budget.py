@@ -1,11 +1,11 @@
 """The budget study: the full study's picks, re-run at shorter training budgets.
 
 The paper compares the methods at one (full) training budget.  The budget study asks whether the verdict moves with
-the budget: it re-runs, at fractions of the full budget, dense training, restricted IMP, BIMP, GMP and the two best
-other pruning-stable methods of the full study's Table 1 — each in the configuration the selection rule picked for
-it at the full budget (:func:`picks`), scaled to the shorter budget (:func:`scaled_grids`).  The implicit methods'
-sparsity moves with the budget, so for them the study re-runs their whole search at the picked weight decay and
-lets the selection rule decide again.
+the budget: it re-runs, at fractions of the full budget, dense training, restricted IMP, BIMP and GMP and, at each
+goal, the two best other pruning-stable methods of the full study's Table 1 there — each in the configuration the
+selection rule picked for it at the full budget (:func:`picks`), scaled to the shorter budget (:func:`scaled_grids`).
+An implicit method re-runs the configurations picked for it; its sparsity moves with the budget, so at a shorter one
+it may miss the bands (the cell then says how close it came).
 """
 from __future__ import annotations
 
@@ -48,13 +48,12 @@ def best_pruning_stable(table1: pd.DataFrame, n: int = 2, exclude: Iterable[str]
     return out
 
 
-def picks(table1: pd.DataFrame, runs: pd.DataFrame, preset: Any, fixed: Sequence[str],
+def picks(table1: pd.DataFrame, runs: pd.DataFrame, fixed: Sequence[str],
           tuned: Sequence[str] = ("weight_decay",)) -> list[Pick]:
     """What the budget study re-runs, read off the full study: the methods ``fixed`` at every goal and, at each
     goal, the two best other pruning-stable ones (:func:`best_pruning_stable`), each in the configuration picked
-    there.  ``table1`` is the full study's cells,
-    ``runs`` its run table (for each picked configuration's ``tuned`` setting fields), ``preset`` its preset (the
-    implicit methods' searches).  Sorted, so that two derivations compare equal."""
+    there.  ``table1`` is the full study's cells, ``runs`` its run table (for each picked configuration's ``tuned``
+    setting fields).  Sorted, so that two derivations compare equal."""
     from .methods import get_method
 
     by_config = runs.drop_duplicates("config_id").set_index("config_id")
@@ -71,19 +70,12 @@ def picks(table1: pd.DataFrame, runs: pd.DataFrame, preset: Any, fixed: Sequence
     for method, goals in wanted_at.items():
         cells = table1.loc[(table1["method"] == method) & (table1["found"] == True)  # noqa: E712
                            & table1["goal"].isin(goals)]
-        if get_method(method).explicit:
-            out += [Pick(method, float(c.goal), json.loads(c.method_args), setting(c.config_id))
-                    for c in cells.itertuples()]
-            continue
-        # implicit: the setting picked at the most of those goals (ties: the lowest goal's), then its whole search
-        picked = [json.dumps(setting(c), sort_keys=True) for c in cells["config_id"]]
-        wanted = json.loads(max(picked, key=lambda o: (picked.count(o), -picked.index(o))))
-        for grid in preset.grids():
-            if grid.method != method:
-                continue
-            for over in grid.overrides:
-                if {f: over.get(f, getattr(preset.base, f)) for f in tuned} == wanted:
-                    out += [Pick(method, None, dict(a), wanted) for a in grid.configs]
+        implicit = not get_method(method).explicit
+        for c in cells.itertuples():
+            # an implicit method runs once per configuration (no goal): the configurations picked at those goals
+            p = Pick(method, None if implicit else float(c.goal), json.loads(c.method_args), setting(c.config_id))
+            if p not in out:
+                out.append(p)
     return sorted(out, key=Pick.key)
 
 
@@ -94,7 +86,7 @@ def study_picks(runs: pd.DataFrame, preset: Any, fixed: Sequence[str]) -> list[P
     from .selection import select_cells
 
     over_budget = [c.name for c in ordered_methods() if not c.fits_budget]
-    return picks(select_cells(runs.loc[~runs["method"].isin(over_budget)], preset.sparsities), runs, preset, fixed)
+    return picks(select_cells(runs.loc[~runs["method"].isin(over_budget)], preset.sparsities), runs, fixed)
 
 
 def picks_literal(chosen: Sequence[Pick]) -> str:

@@ -243,12 +243,18 @@ _FMNIST_PICKS = (
     Pick('bimp', 0.9, {'n_train_budget': 8, 'pruning_interval': 2}, {'weight_decay': 0.0001}),
     Pick('bimp', 0.95, {'n_train_budget': 8, 'pruning_interval': 2}, {'weight_decay': 0.0001}),
     Pick('bimp', 0.98, {'n_train_budget': 8, 'pruning_interval': 1}, {'weight_decay': 0.0001}),
+    Pick('cs', None, {'beta_final': 2000.0, 'penalty': 0.000136}, {'weight_decay': 0.0001}),
+    Pick('cs', None, {'beta_final': 2000.0, 'penalty': 2.15e-05}, {'weight_decay': 0.0001}),
+    Pick('cs', None, {'beta_final': 2000.0, 'penalty': 4.84e-05}, {'weight_decay': 0.0001}),
+    Pick('dst', None, {'penalty': 0.000797}, {'weight_decay': 0.0005}),
     Pick('gmp', 0.9, {'allow_recovering': True, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
     Pick('gmp', 0.95, {'allow_recovering': False, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
     Pick('gmp', 0.98, {'allow_recovering': False, 'pruning_interval': 1}, {'weight_decay': 0.0005}),
     Pick('imp', 0.9, {'epochs_per_phase': 2, 'n_phases': 2, 'schedule': 'llr'}, {'weight_decay': 0.0001}),
     Pick('imp', 0.95, {'epochs_per_phase': 3, 'n_phases': 1, 'schedule': 'clr'}, {'weight_decay': 0.0001}),
     Pick('imp', 0.98, {'epochs_per_phase': 2, 'n_phases': 2, 'schedule': 'llr'}, {'weight_decay': 0.0001}),
+    Pick('str', None, {'s_initial': -3.0}, {'weight_decay': 0.00332}),
+    Pick('str', None, {'s_initial': -3.0}, {'weight_decay': 0.00468}),
 )
 #: the methods the budget study re-runs besides dense training and the two best other pruning-stable methods
 BUDGET_FIXED = ("imp", "bimp", "gmp")

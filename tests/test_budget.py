@@ -84,31 +84,27 @@ def test_a_grid_with_goals_runs_only_at_those_goal_sparsities():
     assert len(runs) == 2 * 4
 
 
-def test_picks_take_each_explicit_cell_and_an_implicit_methods_whole_search_under_its_picked_weight_decay():
-    base = RunConfig(setting="smoke", dataset="synthetic", model="resnet8", model_width=4, epochs=4,
-                     lr_schedule="multistep", lr_milestones=(2, 3), weight_decay=1e-4)
-    preset = Preset("t", "t", base, sparsities=(0.9, 0.95), seeds=(0,), methods=(
-        MethodGrid("cs", ({"penalty": 1.0},), ({"weight_decay": 1e-4},)),
-        MethodGrid("cs", ({"penalty": 2.0}, {"penalty": 3.0}), ({"weight_decay": 5e-4},)),
-    ))
-    runs = pd.DataFrame([dict(config_id="i9", weight_decay=1e-4), dict(config_id="i95", weight_decay=1e-4),
-                         dict(config_id="b9", weight_decay=1e-4), dict(config_id="g95", weight_decay=5e-4),
-                         dict(config_id="c9", weight_decay=5e-4), dict(config_id="c95", weight_decay=5e-4),
-                         dict(config_id="d9", weight_decay=1e-4)])
+def test_picks_take_each_cell_of_the_fixed_methods_and_of_the_two_best_others_at_each_goal():
+    runs = pd.DataFrame([dict(config_id=c, weight_decay=w) for c, w in (
+        ("i9", 1e-4), ("i95", 1e-4), ("b9", 1e-4), ("g95", 5e-4), ("c9", 5e-4), ("c95", 1e-4), ("d9", 1e-4),
+        ("p9", 1e-4), ("p95", 1e-4))])
     t = pd.DataFrame([
         _cell("imp", 0.9, True, 0.9, "i9", {"schedule": "llr"}), _cell("imp", 0.95, True, 0.8, "i95", {"schedule": "clr"}),
         _cell("bimp", 0.9, True, 0.9, "b9"), _cell("bimp", 0.95, False),
         _cell("gmp", 0.9, False), _cell("gmp", 0.95, True, 0.8, "g95"),
-        _cell("cs", 0.9, True, 0.9, "c9"), _cell("cs", 0.95, True, 0.9, "c95"),
+        # the implicit CS: one configuration per cell (no goal of its own), picked at both goals
+        _cell("cs", 0.9, True, 0.9, "c9", {"penalty": 2.0}), _cell("cs", 0.95, True, 0.9, "c95", {"penalty": 3.0}),
+        # DNW is among the two best at 90 % only (DPF is the third there), DPF is second at 95 %
         _cell("dnw", 0.9, True, 0.5, "d9"), _cell("dnw", 0.95, False),
+        _cell("dpf", 0.9, True, 0.4, "p9"), _cell("dpf", 0.95, True, 0.4, "p95"),
     ])
-    got = budget.picks(t, runs, preset, fixed=("imp", "bimp", "gmp"))
+    got = budget.picks(t, runs, fixed=("imp", "bimp", "gmp"))
     wd1, wd5 = {"weight_decay": 1e-4}, {"weight_decay": 5e-4}
     assert got == sorted([
         Pick("imp", 0.9, {"schedule": "llr"}, wd1), Pick("imp", 0.95, {"schedule": "clr"}, wd1),
         Pick("bimp", 0.9, {}, wd1), Pick("gmp", 0.95, {}, wd5),
-        Pick("cs", None, {"penalty": 2.0}, wd5), Pick("cs", None, {"penalty": 3.0}, wd5),  # wd 5e-4 won both cells
-        Pick("dnw", 0.9, {}, wd1),
+        Pick("cs", None, {"penalty": 2.0}, wd5), Pick("cs", None, {"penalty": 3.0}, wd1),
+        Pick("dnw", 0.9, {}, wd1), Pick("dpf", 0.95, {}, wd1),
     ], key=Pick.key)
 
 

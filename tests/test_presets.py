@@ -94,3 +94,20 @@ def test_fmnist_tunes_as_the_paper_tunes_inside_its_budget():
     assert twice.base.epochs == 2 * p.base.epochs and twice.base.replace(setting="fmnist", epochs=12,
                                                                         lr_milestones=(6, 9)) == p.base
 
+
+@pytest.mark.parametrize("name, epochs", [("fmnist-e4", 4), ("fmnist-e8", 8)])
+def test_the_budget_study_reruns_fmnists_picks_at_a_fraction_of_its_epochs(name, epochs):
+    p, full = get_preset(name), get_preset("fmnist")
+    configs = p.configs()
+    assert {c.epochs for c in configs} == {epochs} and p.seeds == full.seeds
+    assert p.base.replace(setting="fmnist", epochs=12, lr_milestones=full.base.lr_milestones) == full.base
+    assert [m * 12 for m in p.base.lr_milestones] == [m * epochs for m in full.base.lr_milestones]
+    methods = {c.method for c in configs}
+    assert {"dense", "imp", "bimp", "gmp"} <= methods and len(methods) >= 6  # and the two best others per goal
+    for c in configs:
+        if c.method == "imp":  # restricted IMP inside the shorter budget
+            retrain = c.method_args["n_phases"] * c.method_args["epochs_per_phase"]
+            assert resolve(c).reference.epochs + retrain == epochs and 1 <= retrain < epochs
+        if c.method == "bimp":
+            assert 1 <= c.method_args["n_train_budget"] < epochs
+    assert len({c.run_id for c in configs}) == len(configs)
