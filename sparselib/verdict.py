@@ -2,7 +2,8 @@
 
 Every function takes the cells of :func:`sparselib.selection.select_cells` (one row per method and goal) and
 returns plain Markdown sentences.  Two seed means count as different only when the gap exceeds the sum of their
-standard deviations over seeds (their ±1 std intervals do not overlap): :func:`ahead`.
+standard deviations over seeds (their ±1 std intervals do not overlap): :func:`ahead`; a cell of one seed has no
+standard deviation, and no difference from it counts.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ class Gap:
 
     @property
     def clear(self) -> bool:
-        return abs(self.pp) > self.spread_pp
+        """Beyond the seeds' spread; never for a cell of one seed (it has no spread to compare with)."""
+        return not math.isnan(self.spread_pp) and abs(self.pp) > self.spread_pp
 
     def text(self) -> str:
         s = f"{self.goal * 100:g} % ({self.pp:+.2f} pp"
@@ -33,7 +35,7 @@ class Gap:
 
 
 def _std(v: float) -> float:
-    return 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return math.nan if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
 def _found(cells: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,6 @@
 """The results page's generated statements (sparselib.verdict), on a hand-made table of cells."""
+import math
+
 import pandas as pd
 
 from sparselib import verdict
@@ -22,9 +24,10 @@ def test_a_gap_is_clear_only_beyond_the_sum_of_the_two_standard_deviations():
     assert round(g[0.9].pp, 6) == 1.0 and round(g[0.9].spread_pp, 6) == 0.7 and g[0.9].clear
     assert round(g[0.95].pp, 6) == 0.5 and not g[0.95].clear
     assert round(g[0.98].pp, 6) == -2.0 and g[0.98].clear
-    # a missing std (one seed) counts as 0; a goal without both cells is left out
+    # a missing std (one seed): no spread, so never a clear difference; a goal without both cells is left out
     c = verdict.gaps(CELLS, "imp", "cs")
-    assert [x.goal for x in c] == [0.95, 0.98] and round(c[1].spread_pp, 6) == 1.0
+    assert [x.goal for x in c] == [0.95, 0.98] and math.isnan(c[1].spread_pp) and not c[1].clear
+    assert round(c[1].pp, 6) == 8.0
 
 
 def test_versus_says_where_a_method_is_ahead_level_and_behind():
