@@ -49,7 +49,7 @@ def test_every_selected_cell_has_all_its_seeds(name):
 def test_the_budget_study_reruns_what_the_full_study_picked():
     from sparselib.presets import _FMNIST_PICKS, BUDGET_FIXED, BUDGET_STUDY
 
-    if not set(BUDGET_STUDY) <= set(DEFAULT_STUDY):
+    if not set(BUDGET_STUDY) & set(DEFAULT_STUDY):
         pytest.skip("the budget study is not part of the book's study yet (its runs are being made)")
 
     got = budget.study_picks(collect_runs(REPO / "results" / STUDY.name), STUDY, BUDGET_FIXED)
