@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .config import RunConfig
 
@@ -128,43 +128,16 @@ def scale_args(method: str, args: dict[str, Any], fraction: float) -> dict[str, 
     return a
 
 
-def scaled_grids(chosen: Sequence[Pick], fraction: float) -> tuple[Any, ...]:
-    """The budget study's grids at ``fraction`` of the full budget: one grid per pick (an explicit method's at its
-    goal only), identical scaled picks merged."""
-    from .presets import MethodGrid
-
-    grids: dict[tuple, MethodGrid] = {}
+def scaled_grids(chosen: Sequence[Pick], fraction: float, grid: Callable[..., Any]) -> tuple[Any, ...]:
+    """The budget study's grids at ``fraction`` of the full budget, made by ``grid`` (``presets.MethodGrid``,
+    passed in: the presets import this module): one grid per pick (an explicit method's at its goal only),
+    identical scaled picks merged."""
+    grids: dict[tuple, Any] = {}
     for p in chosen:
         args = scale_args(p.method, p.args, fraction)
         key = (p.method, json.dumps(args, sort_keys=True), json.dumps(p.overrides, sort_keys=True))
         old = grids.get(key)
         goals = None if p.goal is None else tuple(sorted({*(old.goals if old else ()), p.goal}))
-        grids[key] = MethodGrid(p.method, (args,), (dict(p.overrides),), goals)
+        grids[key] = grid(p.method, (args,), (dict(p.overrides),), goals)
     return tuple(grids.values())
 
-
-def budget_cells(studies: dict[int, pd.DataFrame], goals: Sequence[float], methods: Sequence[str]) -> pd.DataFrame:
-    """The budget study's table: for each training budget (epochs → that study's run table), each of ``methods``
-    and each goal, the selected cell's mean test accuracy and its gap to dense training of the same budget (pp).
-    Columns: ``epochs``, ``method``, ``goal``, ``found``, ``top1_mean``, ``top1_std``, ``gap_pp``, ``dense_mean``,
-    ``dense_std``, ``why_empty``."""
-    import pandas as pd
-
-    from .results import dense_baseline
-    from .selection import select_cells
-
-    rows = []
-    for epochs, runs in sorted(studies.items()):
-        if runs.empty:
-            continue
-        dense = dense_baseline(runs)["top1"]
-        cells = select_cells(runs.loc[runs["method"].isin(list(methods))], goals)
-        for c in cells.itertuples():
-            found = c.found is True
-            rows.append(dict(epochs=epochs, method=c.method, goal=float(c.goal), found=found,
-                             top1_mean=c.top1_mean if found else float("nan"),
-                             top1_std=c.top1_std if found else float("nan"),
-                             gap_pp=(c.top1_mean - dense.mean()) * 100 if found else float("nan"),
-                             dense_mean=dense.mean(), dense_std=dense.std(), why_empty=c.why_empty))
-    return pd.DataFrame(rows, columns=["epochs", "method", "goal", "found", "top1_mean", "top1_std", "gap_pp",
-                                       "dense_mean", "dense_std", "why_empty"])

@@ -270,7 +270,7 @@ def _budget_preset(epochs: int) -> Preset:
         name=name, base=base, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1, 2),
         description=f"the budget study: fmnist's picks at {epochs} of its 12 epochs (LR steps at "
                     f"{', '.join(map(str, base.lr_milestones))}), every epoch count of a method scaled alike",
-        methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs),
+        methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs, MethodGrid),
         assumed={"picks": "dense, restricted IMP, BIMP, GMP (BUDGET_FIXED) and, at each goal sparsity, the two best other "
                           "pruning-stable methods of fmnist's Table 1 there, each in the configuration picked at the full budget (the implicit methods: their "
                           "whole search under the picked weight decay); not tuned again at this budget"},

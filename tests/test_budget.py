@@ -6,6 +6,7 @@ import pytest
 
 from sparselib import budget
 from sparselib.budget import Pick
+from sparselib.budget_table import budget_cells
 from sparselib.config import BASELINE, RunConfig
 from sparselib.presets import MethodGrid, Preset
 
@@ -68,7 +69,7 @@ def test_identical_scaled_picks_merge_into_one_grid_over_their_goals():
               Pick("gmp", 0.98, {"pruning_interval": 1}, {"weight_decay": 5e-4}),
               Pick("gmp", 0.95, {"pruning_interval": 1}, {"weight_decay": 1e-4}),
               Pick("cs", None, {"penalty": 1e-4}, {"weight_decay": 1e-4})]
-    grids = budget.scaled_grids(chosen, 1 / 3)
+    grids = budget.scaled_grids(chosen, 1 / 3, MethodGrid)
     assert [(g.method, g.goals, g.overrides) for g in grids] == [
         ("gmp", (0.9, 0.98), ({"weight_decay": 5e-4},)), ("gmp", (0.95,), ({"weight_decay": 1e-4},)),
         ("cs", None, ({"weight_decay": 1e-4},))]
@@ -120,7 +121,7 @@ def test_budget_cells_give_each_methods_gap_to_dense_training_of_the_same_budget
                           _run("gmp", 0, 0.70), _run("gmp", 1, 0.74),
                           _run("dnw", 0, 0.5, sparsity=0.93), _run("dnw", 1, 0.5, sparsity=0.93)])  # off the band
     full = pd.DataFrame([_run("dense", 0, 0.90), _run("dense", 1, 0.90), _run("gmp", 0, 0.89), _run("gmp", 1, 0.89)])
-    cells = budget.budget_cells({12: full, 4: short}, [0.9], ["gmp", "dnw"])
+    cells = budget_cells({12: full, 4: short}, [0.9], ["gmp", "dnw"])
     got = {(r.epochs, r.method): r for r in cells.itertuples()}
     assert list(cells["epochs"]) == [4, 4, 12]  # shortest budget first; a method without runs has no row
     assert round(got[4, "gmp"].gap_pp, 6) == -9.0 and round(got[4, "gmp"].dense_mean, 6) == 0.81
