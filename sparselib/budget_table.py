@@ -30,3 +30,21 @@ def budget_cells(studies: dict[int, pd.DataFrame], goals: Sequence[float], metho
                              dense_mean=dense.mean(), dense_std=dense.std(), why_empty=c.why_empty))
     return pd.DataFrame(rows, columns=["epochs", "method", "goal", "found", "top1_mean", "top1_std", "gap_pp",
                                        "dense_mean", "dense_std", "why_empty"])
+
+
+def budget_studies(results_dir, names: Sequence[str]) -> tuple[dict[int, pd.DataFrame], list[str]]:
+    """The budget presets' run tables beside ``results_dir`` (``{epochs: runs}``) and the names of those with no
+    finished run there."""
+    from pathlib import Path
+
+    from .presets import get_preset
+    from .results import collect_runs
+
+    studies, absent = {}, []
+    for name in names:
+        runs = collect_runs(Path(results_dir).parent / name)
+        if runs.empty:
+            absent.append(name)
+        else:
+            studies[get_preset(name).base.epochs] = runs
+    return studies, absent
