@@ -66,7 +66,8 @@ def test_mini_is_sized_for_two_cpu_cores_and_documented():
 def test_unknown_preset_names_the_choices():
     with pytest.raises(ValueError, match="paper-c10"):
         get_preset("paper")
-    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "fmnist", "fmnist-2x", "fmnist-e4", "fmnist-e8", "smoke"}
+    assert set(PRESETS) == {"paper-c10", "paper-c100", "mini", "fmnist", "fmnist-2x", "fmnist-e4", "fmnist-e8", "smoke",
+                            "fmnist-fp32", "fmnist-beyond"}
 
 
 def test_fmnist_tunes_as_the_paper_tunes_inside_its_budget():
@@ -111,3 +112,34 @@ def test_the_budget_study_reruns_fmnists_picks_at_a_fraction_of_its_epochs(name,
         if c.method == "bimp":
             assert 1 <= c.method_args["n_train_budget"] < epochs
     assert len({c.run_id for c in configs}) == len(configs)
+
+
+def _as_fmnist(c, **fields):
+    """``c`` as the fmnist study's run of the same configuration (its setting's name and ``fields`` replaced)."""
+    return c.replace(setting="fmnist", **fields).run_id
+
+
+def test_the_parity_preset_is_fmnist_runs_in_fp32_and_the_contiguous_layout():
+    fmnist = {c.run_id for c in get_preset("fmnist").configs()}
+    runs = get_preset("fmnist-fp32").configs()
+    assert {(c.precision, c.channels_last) for c in runs} == {("fp32", False)}
+    assert {c.method for c in runs} == {"dense", "imp", "cs"} and {c.seed for c in runs} == {0, 1}
+    # each is one of fmnist's runs but for precision and layout: the pairs the parity check compares
+    assert all(_as_fmnist(c, precision="bf16", channels_last=True) in fmnist for c in runs)
+
+
+def test_the_beyond_preset_varies_one_thing_against_fmnist_runs():
+    fmnist = get_preset("fmnist")
+    ids = {c.run_id for c in fmnist.configs()}
+    runs = get_preset("fmnist-beyond").configs()
+    alloc = [c for c in runs if "allocation" in c.method_args and c.method != "rigl"]
+    # IMP's and GMP's picks with each allocation but global (fmnist's own runs), at their goal, on two seeds
+    assert {(c.method, c.goal_sparsity, c.method_args["allocation"]) for c in alloc} == {
+        (m, g, a) for m in ("imp", "gmp") for g in (0.9, 0.95, 0.98) for a in ("uniform", "erk", "lamp")}
+    # the same run with the default (global) allocation
+    assert all(_as_fmnist(c, method_args={k: v for k, v in c.method_args.items() if k != "allocation"}) in ids
+               for c in alloc)
+    recal = [c for c in runs if c.bn_recalibration]
+    assert recal and all(c.bn_recalibration == 512 for c in recal)
+    assert all(_as_fmnist(c, bn_recalibration=0) in ids for c in recal)  # the same run without recalibration
+    assert {c.goal_sparsity for c in runs if c.method == "rigl"} == {0.9, 0.95, 0.98}
