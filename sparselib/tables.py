@@ -326,3 +326,43 @@ def stability_table(summary: pd.DataFrame) -> str:
                     f"<td>{r.removed_norm_mean:.3f}</td><td>{r.runs}</td></tr>")
     return _table("<tr><th>method</th><th>pruning-stable (Table 3)</th><th>drop at the final prune (pp)</th>"
                   "<th>largest drop (pp)</th><th>relative norm removed</th><th>runs</th></tr>", rows)
+
+
+def allocation_html(table: pd.DataFrame) -> str:
+    """:func:`sparselib.beyond.allocation_table`: per method and goal, one column group per allocation (test
+    accuracy ± std over seeds, theoretical speedup); the best accuracy of each row in bold."""
+    allocations = list(dict.fromkeys(table["allocation"]))
+    head = ("<tr><th rowspan='2'>method</th><th rowspan='2'>goal</th>"
+            + "".join(f"<th colspan='2'>{_esc(a)}</th>" for a in allocations) + "</tr><tr>"
+            + "<th>top-1 (%)</th><th>speedup</th>" * len(allocations) + "</tr>")
+    rows = []
+    for (method, goal), g in table.groupby(["method", "goal"], sort=False):
+        by = g.set_index("allocation")
+        best = by["top1_mean"].max()
+        cells = []
+        for a in allocations:
+            if a not in by.index:
+                cells.append("<td>—</td><td>—</td>")
+                continue
+            r = by.loc[a]
+            acc = _pm(pct(r["top1_mean"], r["top1_std"]))
+            cells.append(f"<td>{f'<b>{acc}</b>' if r['top1_mean'] == best else acc}</td>"
+                         f"<td>{r['speedup_mean']:.1f}×</td>")
+        rows.append(f"<tr><th>{_esc(method_label(method))}</th><td>{goal * 100:g} %</td>{''.join(cells)}</tr>")
+    return _table(head, rows)
+
+
+def recalibration_html(table: pd.DataFrame, label=None) -> str:
+    """:func:`sparselib.beyond.recalibration_table`: accuracy at the last prune and at the end, with and without
+    BatchNorm recalibration.  ``label(method, goal, args)`` names a configuration (default: method and goal)."""
+    label = label or (lambda m, g, a: f"{method_label(m)} {g * 100:g} %")
+    rows = []
+    for r in table.itertuples():
+        rec = "—" if r.recovered is None or pd.isna(r.recovered) else f"{100 * r.recovered:.0f} %"
+        rows.append(f"<tr><th>{_esc(label(r.method, r.goal, r.args))}</th><td>{r.seeds}</td>"
+                    f"<td>{r.val_before:.2f}</td><td>{r.val_after_raw:.2f}</td><td>{r.val_after_bn:.2f}</td>"
+                    f"<td>{rec}</td><td>{r.top1_plain:.2f}</td><td>{r.top1_bn:.2f}</td><td>{r.gain_pp:+.2f}</td></tr>")
+    return _table("<tr><th rowspan='2'>configuration</th><th rowspan='2'>seeds</th><th colspan='4'>validation at the "
+                  "last prune (%)</th><th colspan='3'>test at the end (%)</th></tr><tr><th>before</th><th>after, "
+                  "stale statistics</th><th>after, recalibrated</th><th>drop recovered</th><th>without</th>"
+                  "<th>with</th><th>gain (pp)</th></tr>", rows)
