@@ -16,14 +16,15 @@ SPEED_FIELDS = ("setting", "precision", "channels_last")
 
 def parity_table(fast: pd.DataFrame, reference: pd.DataFrame, ignore=SPEED_FIELDS) -> pd.DataFrame:
     """Per configuration made both ways (seeds pooled; only seeds made both ways count): ``method``, ``goal`` (the
-    goal sparsity, or the reached one's mean for an implicit method), ``args``, ``seeds``, test accuracy means
+    goal sparsity; None for dense training and an implicit method), ``epochs`` (of the setting: IMP's dense start
+    is a dense run of fewer), ``args``, ``seeds``, test accuracy means
     (``top1_fast``, ``top1_ref``, %), ``diff_pp`` (fast − reference), ``spread_pp`` (the larger of the two
     ways' spread between seeds: max − min over seeds), ``within`` (|diff| ≤ spread), the mean sparsity of the
     prunable weights each way (%), ``sparsity_exact`` (every run of an explicit method at its goal to the
     weight: |reached − goal| × prunable weights ≤ ½), ``zeros_hold`` (in every run's saved weights no pruned weight
     is non-zero: each layer's non-zero count ≤ its mask's kept count), and the ratio of training CPU seconds
     ``cpu_ratio`` = reference / fast (how much faster the fast way trained)."""
-    cols = ["method", "goal", "args", "seeds", "top1_fast", "top1_ref", "diff_pp", "spread_pp", "within",
+    cols = ["method", "goal", "epochs", "args", "seeds", "top1_fast", "top1_ref", "diff_pp", "spread_pp", "within",
             "sparsity_fast", "sparsity_ref", "sparsity_exact", "zeros_hold", "cpu_ratio"]
     pairs = paired(fast, reference, ignore, suffixes=("_fast", "_ref"))
     if pairs.empty:
@@ -40,6 +41,7 @@ def parity_table(fast: pd.DataFrame, reference: pd.DataFrame, ignore=SPEED_FIELD
             (abs(g[f"sparsity_prunable_{w}"] - goal) * g[f"prunable_{w}"] <= 0.5 + 1e-6).all() for w in ("fast", "ref")))
         zeros = all(zeros_hold(f) for w in ("fast", "ref") for f in g[f"folder_{w}"])
         rows.append(dict(method=g["method_fast"].iloc[0], goal=goal if explicit else None,
+                         epochs=int(g["epochs_fast"].iloc[0]),
                          args=g["method_args_fast"].iloc[0], seeds=len(g),
                          top1_fast=g["top1_fast"].mean() * 100, top1_ref=g["top1_ref"].mean() * 100, diff_pp=diff,
                          spread_pp=spread, within=bool(abs(diff) <= spread + 1e-9),

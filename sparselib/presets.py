@@ -327,8 +327,12 @@ _BEYOND = Preset(
 
 #: The budget study: fmnist's picks at shorter budgets, one preset per budget.
 BUDGET_STUDY = tuple(f"fmnist-e{e}" for e in _BUDGET_EPOCHS)
+#: The presets of the study's comparison, inside its compute budget: the study, its convergence check, the budgets.
+COMPARISON = ("fmnist", "fmnist-2x", *BUDGET_STUDY)
+#: The checks and extensions the book shows beside it: the bf16 parity check and the beyond study.
+EXTRAS = ("fmnist-fp32",)
 #: The presets whose runs the book shows (``make book`` runs what is missing of them); the first is the study.
-DEFAULT_STUDY = ("fmnist", "fmnist-2x", *BUDGET_STUDY)
+DEFAULT_STUDY = (*COMPARISON, *EXTRAS)
 
 PRESETS: dict[str, Preset] = {
     "paper-c10": _paper_preset(
@@ -344,7 +348,7 @@ PRESETS: dict[str, Preset] = {
     "fmnist": Preset(
         name="fmnist",
         description="Fashion-MNIST (12k training images), ResNet-20 at width 8, 12 epochs (converged dense), bf16 + "
-                    "channels_last, every method tuned as the paper tunes: the fair mini study (being made)",
+                    "channels_last, every method tuned as the paper tunes: the book's study",
         base=_FMNIST, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1, 2), methods=_fmnist_methods(),
         notes={"data": "Fashion-MNIST, the same fixed-seed class-balanced subset of 12,000 training images as mini (10 % "
                        "held out for validation), the full 10,000-image test set, no augmentation",

@@ -241,3 +241,20 @@ def test_mask_state_round_trips_and_statistics_are_measured_on_the_weights():
     first = stats[0]
     assert first["numel"] == masks.params[0].numel() and first["kept"] == int(keep[0].sum())
     assert first["nonzero"] == first["kept"] - 1  # measured on the weights: the zeroed kept weight counts
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_the_sample_bracket_finds_the_threshold_without_bisection(monkeypatch, ties):
+    """On an unskewed distribution the strided sample's bracket holds the k-th key (6 standard deviations of a sample
+    quantile's rank either side), so the search needs its one counting pass and no bisection; the key is exact."""
+    import sparselib.topk as M
+
+    monkeypatch.setattr(M, "_SAMPLE", 256)
+    monkeypatch.setattr(M._Keys, "count_le", lambda self, t: pytest.fail("the bracket missed: bisection ran"))
+    g = torch.Generator().manual_seed(3)
+    scores = [torch.randint(0, 40, (n,), generator=g).float() if ties else torch.rand(n, generator=g)
+              for n in (20_000, 3_000, 11)]
+    keys = M._Keys(scores, None, cache=True)
+    flat = torch.cat(list(keys))
+    for k in (1, 2, 100, 11_505, 23_010, 23_011):
+        assert M._kth_smallest_low_memory(keys, k) == int(torch.kthvalue(flat, k).values)

@@ -46,7 +46,7 @@ def test_parity_table_by_hand(tmp_path):
     assert t.loc["imp", "within"] and t.loc["imp", "seeds"] == 2
     # seed 1 reached 0.9504 of 1000 weights: 0.4 weights off the goal, inside half a weight
     assert t.loc["imp", "sparsity_exact"] and t.loc["imp", "zeros_hold"]
-    assert t.loc["imp", "cpu_ratio"] == pytest.approx(1.5)
+    assert t.loc["imp", "cpu_ratio"] == pytest.approx(1.5) and t.loc["imp", "epochs"] == 10
     # dense: 90.25 vs 88.05 -> +2.2 pp beyond the spreads 0.5 and 0.1; one layer keeps a pruned weight non-zero
     assert t.loc["dense", "diff_pp"] == pytest.approx(2.2) and not t.loc["dense", "within"]
     assert not t.loc["dense", "zeros_hold"] and not t.loc["dense", "sparsity_exact"]
