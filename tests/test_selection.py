@@ -112,3 +112,31 @@ def test_a_configuration_that_diverged_on_a_seed_is_never_selected():
     runs.loc[runs["method"] == "gmp", "n_diverged"] = 1
     c = cell(select_cells(runs, [0.9, 0.95]), "gmp", 0.95)
     assert not c["found"] and "diverged" in c["why_empty"]
+
+
+def test_empty_cells_give_the_whole_reason_and_their_counts():
+    cells = select_cells(runs_table(ROWS), [0.9, 0.95, 0.98])
+    c = cell(cells, "cs", 0.98)
+    assert c["why_empty"] == ("no configuration's mean sparsity lies within ±0.25 pp of 98 %: the closest of 3 "
+                              "reached 94.80 %")
+    assert c["n_candidates"] == 0 and c["found"] == False and c["n_seeds"] == 0  # noqa: E712
+    assert cell(select_cells(runs_table(ROWS), [0.98], band=0.05), "cs", 0.98)["why_empty"] == ""  # 5 pp band
+    assert cell(cells, "cs", 0.9)["why_empty"] == "" and cell(cells, "cs", 0.9)["found"] == True  # noqa: E712
+    runs = runs_table(ROWS).assign(n_diverged=1)
+    for goal in (0.9, 0.95):
+        c = cell(select_cells(runs, [0.9, 0.95]), "cs", goal)
+        assert c["why_empty"] == "every configuration diverged on at least one seed"
+        assert c["n_candidates"] == 0 and c["n_seeds"] == 0 and c["found"] == False  # noqa: E712
+
+
+def test_cells_follow_the_given_method_order_then_goal_and_have_the_cell_columns():
+    from sparselib.selection import CELL_COLUMNS
+
+    t = runs_table(ROWS)
+    cells = select_cells(t, [0.95, 0.9], order=["cs", "gmp"])
+    assert list(zip(cells["method"], cells["goal"])) == [("cs", 0.9), ("cs", 0.95), ("gmp", 0.9), ("gmp", 0.95)]
+    assert list(cells.columns) == ["method", *CELL_COLUMNS]
+    # a method missing from the order goes last; the dense baseline is left out unless it is not excluded
+    cells = select_cells(t, [0.9], order=["gmp"], exclude=())
+    assert list(cells["method"]) == ["gmp", "cs", "dense"]
+    assert list(select_cells(t.iloc[:0], [0.9]).columns) == ["method", *CELL_COLUMNS]
