@@ -258,3 +258,14 @@ def test_the_sample_bracket_finds_the_threshold_without_bisection(monkeypatch, t
     flat = torch.cat(list(keys))
     for k in (1, 2, 100, 11_505, 23_010, 23_011):
         assert M._kth_smallest_low_memory(keys, k) == int(torch.kthvalue(flat, k).values)
+
+
+def test_sparsity_of_named_layers_and_of_tiny_models():
+    net = nn.Sequential(nn.Linear(2, 1, bias=False), nn.Linear(1, 1, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[0.0, 5.0]]))
+        net[1].weight.zero_()
+    assert sparsity_of(net, names=["1.weight"]) == (1.0, 2 / 3)  # one weight, zero: fully sparse
+    assert sparsity_of(net, names=["0.weight"]) == (0.5, 2 / 3)
+    assert sparsity_of(net, names=[]) == (0.0, 2 / 3)           # nothing prunable: 0, not a division by zero
+    assert sparsity_of(nn.Sequential()) == (0.0, 0.0)

@@ -140,3 +140,20 @@ def test_cells_follow_the_given_method_order_then_goal_and_have_the_cell_columns
     cells = select_cells(t, [0.9], order=["gmp"], exclude=())
     assert list(cells["method"]) == ["gmp", "cs", "dense"]
     assert list(select_cells(t.iloc[:0], [0.9]).columns) == ["method", *CELL_COLUMNS]
+
+
+def test_config_groups_by_hand():
+    from sparselib.selection import config_groups
+
+    rows = [("cs", "b", 1, 0.9, 0.8, 0.7, 0.6, 4.0, 1.0, "{}", "b1"), ("cs", "b", 0, 0.8, 0.7, 0.5, 0.4, 2.0, 3.0, "{}", "b0"),
+            ("cs", "a", 0, 0.5, 0.4, 0.3, 0.2, 1.0, 1.0, '{"p": 1}', "a0")]
+    t = runs_table(rows).assign(n_diverged=[0, 2, 0], schedule=[None, None, None])
+    g = config_groups(t, by=("method", "schedule"))
+    assert list(g["config_id"]) == ["a", "b"]  # sorted; a missing schedule (None) is a group, not dropped
+    b = g.iloc[1]
+    assert b["run_ids"] == "b0,b1" and b["n_seeds"] == 2 and b["n_diverged"] == 2
+    assert (b["sparsity_mean"], b["sparsity_total_mean"], b["val_top1_mean"], b["top1_mean"]) == \
+        pytest.approx((0.85, 0.75, 0.6, 0.5))
+    assert b["top1_std"] == pytest.approx(math.sqrt(0.02)) and b["speedup_mean"] == 3.0
+    assert b["relative_time_mean"] == 2.0 and b["method_args"] == "{}"
+    assert "n_diverged" not in config_groups(t.drop(columns="n_diverged"))
