@@ -261,6 +261,20 @@ BUDGET_FIXED = ("imp", "bimp", "gmp")
 _BUDGET_EPOCHS = (4, 8)  # 1/3 and 2/3 of 12: the only fractions below 1 that keep the LR steps (6, 9) on whole epochs
 
 
+# The implicit methods' knobs at each shorter budget: their picked configurations reach other sparsities there, so,
+# as at the full budget, their search goes on until it lands in the bands they were picked at (CS 90/95/98 %, STR
+# 95/98 %, DST 90 %), under the picked weight decay.  Round 1: `python tools/next_tries.py results/fmnist-e4 cs
+# penalty` (and str weight_decay) on the picks' seed means; DST, with one try only, at two and three times its pick.
+_BUDGET_TRIES: dict[int, tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]] = {
+    4: (*(("cs", {"beta_final": 2000.0, "penalty": p}, _WD1) for p in (3.08e-5, 6.67e-5, 1.59e-4)),
+        *(("str", {"s_initial": -3.0}, {"weight_decay": w}) for w in (7.79e-3, 1.43e-2)),
+        *(("dst", {"penalty": p}, _WD5) for p in (1.6e-3, 2.4e-3))),
+    8: (*(("cs", {"beta_final": 2000.0, "penalty": p}, _WD1) for p in (2.34e-5, 5.2e-5)),
+        *(("str", {"s_initial": -3.0}, {"weight_decay": w}) for w in (4.34e-3, 6.64e-3)),
+        *(("dst", {"penalty": p}, _WD5) for p in (1.2e-3, 1.6e-3))),
+}
+
+
 def _budget_preset(epochs: int) -> Preset:
     from .budget import budget_base, scaled_grids
 
@@ -270,10 +284,12 @@ def _budget_preset(epochs: int) -> Preset:
         name=name, base=base, sparsities=(0.9, 0.95, 0.98), seeds=(0, 1, 2),
         description=f"the budget study: fmnist's picks at {epochs} of its 12 epochs (LR steps at "
                     f"{', '.join(map(str, base.lr_milestones))}), every epoch count of a method scaled alike",
-        methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs, MethodGrid),
+        methods=scaled_grids(_FMNIST_PICKS, epochs / _FMNIST.epochs, MethodGrid)
+        + tuple(MethodGrid(m, (a,), (o,)) for m, a, o in _BUDGET_TRIES.get(epochs, ())),
         assumed={"picks": "dense, restricted IMP, BIMP, GMP (BUDGET_FIXED) and, at each goal sparsity, the two best other "
-                          "pruning-stable methods of fmnist's Table 1 there, each in the configuration picked at the full budget (the implicit methods: their "
-                          "whole search under the picked weight decay); not tuned again at this budget"},
+                          "pruning-stable methods of fmnist's Table 1 there, each in the configuration picked at the full budget; the implicit methods' knob searched on under the "
+                          "picked weight decay until it lands in the bands they were picked at (_BUDGET_TRIES); "
+                          "nothing else tuned again at this budget"},
     )
 
 
