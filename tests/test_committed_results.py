@@ -57,3 +57,61 @@ def test_the_budget_study_reruns_what_the_full_study_picked():
         "the committed full study picks other configurations than _FMNIST_PICKS in sparselib/presets.py freezes; "
         "replace it with the output of `python tools/budget_picks.py` (and re-make the budget study's runs):\n"
         + budget.picks_literal(got))
+
+
+def _budget_views():
+    """The results page's budget study from the committed runs: ``{epochs: cells}`` (each budget's Table 1 of the
+    methods the budget study re-runs) and the gap-to-dense table (sparselib.budget_table.budget_cells)."""
+    from sparselib.budget_table import budget_cells, budget_studies
+    from sparselib.config import BASELINE
+    from sparselib.presets import BUDGET_STUDY
+
+    studies, absent = budget_studies(REPO / "results" / STUDY.name, BUDGET_STUDY)
+    assert not absent, f"budget presets without runs: {absent}"
+    full = collect_runs(REPO / "results" / STUDY.name)
+    shown = sorted({m for r in studies.values() for m in r["method"]} - {BASELINE})
+    studies[STUDY.base.epochs] = full
+    cells = {e: select_cells(r.loc[r["method"].isin(shown)], STUDY.sparsities) for e, r in studies.items()}
+    return cells, budget_cells(studies, STUDY.sparsities, shown)
+
+
+def test_the_budget_paragraph_in_plain_words_says_what_the_runs_say():
+    """Each statement of the hand-written paragraph under the results page's budget table, checked on the runs."""
+    import nbformat
+
+    from sparselib.presets import BUDGET_FIXED
+    from sparselib.verdict import gaps
+
+    if not set(PRESETS) >= {"fmnist-e4", "fmnist-e8"} or STUDY.name != "fmnist":
+        pytest.skip("the paragraph is about fmnist's budget study")
+    nb = nbformat.read(REPO / "book" / "results.ipynb", as_version=4)
+    text = " ".join(next(c.source for c in nb.cells if c.get("id") == "budget-in-plain-words").split())
+    cells, table = _budget_views()
+    budgets = sorted(cells)
+    best = "cs"  # the paragraph's subject: the best method at the full budget (checked first)
+    full = cells[budgets[-1]].loc[cells[budgets[-1]]["found"] == True]  # noqa: E712
+    assert (full.loc[full.groupby("goal")["top1_mean"].idxmax(), "method"] == best).all(), \
+        "CS is no longer the best method at every goal at the full budget: rewrite the paragraph"
+
+    def gap(method, goal, epochs):
+        r = table.loc[(table["method"] == method) & (table["goal"] == goal) & (table["epochs"] == epochs)]
+        assert len(r) == 1 and bool(r["found"].iloc[0]), f"{method} has no cell at {goal}, {epochs} epochs"
+        return float(r["gap_pp"].iloc[0])
+
+    claims = {
+        "restricted IMP, BIMP and GMP each lose more accuracy to dense training of the same budget the shorter the "
+        "budget is, at every goal":
+            all(gap(m, g, short) < gap(m, g, long) for m in BUDGET_FIXED for g in STUDY.sparsities
+                for short, long in zip(budgets, budgets[1:])),
+        "at 90 and 95 % it stays within 1.5 points of dense training at every budget":
+            all(abs(gap(best, g, e)) <= 1.5 for g in (0.9, 0.95) for e in budgets),
+        "CS's lead over restricted IMP is there at every budget and goal, beyond the seeds' spread":
+            all(len(gaps(cells[e], best, "imp")) == len(STUDY.sparsities)
+                and all(x.clear and x.pp > 0 for x in gaps(cells[e], best, "imp")) for e in budgets),
+        "at 90 and 95 % it grows as the budget shrinks":
+            all(gap(best, g, s) - gap("imp", g, s) > gap(best, g, lo) - gap("imp", g, lo)
+                for g in (0.9, 0.95) for s, lo in zip(budgets, budgets[1:])),
+    }
+    for sentence, holds in claims.items():
+        assert sentence in text, f"the paragraph no longer says {sentence!r}: update this test with it"
+        assert holds, f"the results page's budget paragraph says {sentence!r}, which the committed runs contradict"
