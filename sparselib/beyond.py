@@ -76,42 +76,46 @@ def nearly_emptied(layers: pd.DataFrame, allocation: str = DEFAULT_ALLOCATION, a
     return layers.loc[(layers["allocation"] == allocation) & (layers["sparsity"] > above)].reset_index(drop=True)
 
 
-def _last_prune(folder: str) -> dict:
-    """The history row of a run's last pruning step that was measured (``pruned_val_acc`` recorded)."""
-    h = RunFolder(folder).history_frame()
-    if "pruned_val_acc" not in h:
-        return {}
-    rows = h.dropna(subset=["pruned_val_acc"])
-    return rows.iloc[-1].to_dict() if len(rows) else {}
+#: the final prune as every run records it (``final_prune_*`` in ``metrics.json``): the last pruning step that
+#: removed weights (IMP, BIMP, GMP) or the hard prune at the end of training (the other methods); with recalibration
+#: on, ``val_after_raw`` is right after the prune with the stale statistics, ``val_after`` after recalibrating them
+_PRUNE = {"val_before": "final_prune_val_before", "val_after_raw": "final_prune_val_after_raw",
+          "val_after_bn": "final_prune_val_after"}
 
 
-def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame) -> pd.DataFrame:
-    """Per recalibrated configuration of the beyond study and the main-study run without recalibration: ``method``,
-    ``goal``, ``args``, ``seeds``; test accuracy at the end without and with recalibration (``top1_plain``,
-    ``top1_bn``, %, ``gain_pp``, and ``spread_pp``: the larger of the two sides' max − min over seeds); and at its last pruning step (validation, %): the accuracy right before it
-    (``val_before``), right after it with the stale statistics (``val_after_raw``) and after recalibrating them
-    (``val_after_bn``), and the share of that immediate drop the recalibration recovers
-    (``recovered`` = (after_bn − after_raw) / (before − after_raw); None when nothing dropped)."""
-    cols = ["method", "goal", "args", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp", "val_before",
-            "val_after_raw", "val_after_bn", "recovered"]
+def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame, spread_from: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
+    """Per recalibrated configuration of the beyond study and the main-study run without recalibration (on the same
+    seeds): ``method``, ``goal``, ``args``, ``seeds``; test accuracy at the end without and with recalibration
+    (``top1_plain``, ``top1_bn``, %, ``gain_pp``); ``spread_pp``, the larger of the two sides' max − min over seeds
+    (0 for one seed); ``plain_std_pp``, the standard deviation over seeds of the configuration without recalibration
+    in ``spread_from`` (the main study's runs on all its seeds; NaN without it or with fewer than two); and at its
+    final prune (validation, %): the accuracy right before it (``val_before``), right after it with the stale
+    statistics (``val_after_raw``) and after recalibrating them (``val_after_bn``), and the share of that immediate
+    drop the recalibration recovers (``recovered`` = (after_bn − after_raw) / (before − after_raw); None when
+    nothing dropped)."""
+    cols = ["method", "goal", "args", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp", "plain_std_pp",
+            "val_before", "val_after_raw", "val_after_bn", "recovered"]
     bn = beyond.loc[beyond["bn_recalibration"] > 0] if len(beyond) else beyond
     if bn.empty:
         return pd.DataFrame(columns=cols)
-    pairs = paired(bn, base, ("setting", "bn_recalibration"), suffixes=("_bn", "_plain"))
-    events = [_last_prune(f) for f in pairs["folder_bn"]]
-    for k in ("pre_prune_val_acc", "pruned_val_acc_raw", "pruned_val_acc"):
-        pairs[k] = [e.get(k, float("nan")) for e in events]
+    # the recalibrated runs' prune measurements under names of their own (merge suffixes only shared columns)
+    bn = bn.assign(**{k: bn[c] if c in bn else float("nan") for k, c in _PRUNE.items()})
+    pairs = paired(bn, base.drop(columns=list(_PRUNE), errors="ignore"), ("setting", "bn_recalibration"),
+                   suffixes=("_bn", "_plain"))
     rows = []
     for (method, goal, args), g in pairs.groupby(["method_bn", "goal_sparsity_bn", "method_args_bn"], sort=False):
-        before, raw, after = (g[k].mean() * 100 for k in ("pre_prune_val_acc", "pruned_val_acc_raw",
-                                                           "pruned_val_acc"))
+        before, raw, after = (g[k].mean() * 100 for k in _PRUNE)
         drop = before - raw
+        plain = (spread_from.loc[spread_from["config_id"].isin(set(g["config_id_plain"])), "top1"]
+                 if spread_from is not None and len(spread_from) else pd.Series(dtype=float))
         rows.append(dict(method=method, goal=goal, args=args, seeds=len(g), top1_plain=g["top1_plain"].mean() * 100,
                          top1_bn=g["top1_bn"].mean() * 100,
                          gain_pp=(g["top1_bn"].mean() - g["top1_plain"].mean()) * 100,
                          spread_pp=max(g["top1_bn"].max() - g["top1_bn"].min(),
-                                       g["top1_plain"].max() - g["top1_plain"].min()) * 100, val_before=before,
-                         val_after_raw=raw, val_after_bn=after,
+                                       g["top1_plain"].max() - g["top1_plain"].min()) * 100,
+                         plain_std_pp=plain.std() * 100 if len(plain) > 1 else float("nan"),
+                         val_before=before, val_after_raw=raw, val_after_bn=after,
                          recovered=(after - raw) / drop if drop > 0 else None))
     return pd.DataFrame(rows, columns=cols)
 

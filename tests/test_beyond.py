@@ -38,17 +38,32 @@ def test_allocation_runs_pair_each_allocation_with_the_main_studys_global_run(tm
     assert nearly_emptied(layers)["layer"].tolist() == ["l0"]
 
 
-def test_recalibration_table_by_hand(tmp_path):
-    history = lambda before, raw, after: [  # noqa: E731 - two epochs, the last prune in the second
-        {"epoch": 1, "val_acc": before, "pre_prune_val_acc": 0.5, "pruned_val_acc_raw": 0.1, "pruned_val_acc": 0.2},
-        {"epoch": 2, "val_acc": 0.9, "pre_prune_val_acc": before, "pruned_val_acc_raw": raw, "pruned_val_acc": after}]
-    bn = [run_row(run_folder(tmp_path / f"b{s}", history=history(0.90, 0.50, 0.80 + 0.02 * s)), t, setting="b",
-                  seed=s, bn_recalibration=512, **IMP) for s, t in ((0, 0.86), (1, 0.88))]
+def _pruned(before, raw, after):
+    """The final prune as metrics.json records it (collect_runs' ``final_prune_*`` columns)."""
+    return {"final_prune_val_before": before, "final_prune_val_after_raw": raw, "final_prune_val_after": after}
+
+
+def test_recalibration_table_by_hand():
+    bn = [run_row(top1=t, setting="b", seed=s, bn_recalibration=512, **IMP) | _pruned(0.90, 0.50, 0.80 + 0.02 * s)
+          for s, t in ((0, 0.86), (1, 0.88))]
+    # a method that prunes only at the end: its final prune is the hard prune after training (one seed)
+    lc = dict(method="lc", goal_sparsity=0.95)
+    bn.append(run_row(top1=0.70, setting="b", seed=0, bn_recalibration=512, **lc) | _pruned(0.80, 0.20, 0.72))
     base = [run_row(top1=t, setting="main", seed=s, **IMP) for s, t in ((0, 0.85), (1, 0.85))]
-    t = recalibration_table(pd.DataFrame(base), pd.DataFrame(bn)).iloc[0]
-    assert t["seeds"] == 2 and t["gain_pp"] == pytest.approx(2.0) and t["spread_pp"] == pytest.approx(2.0)
-    assert (t["val_before"], t["val_after_raw"], t["val_after_bn"]) == pytest.approx((90.0, 50.0, 81.0))
-    assert t["recovered"] == pytest.approx(31 / 40)  # 31 of the 40 pp the prune cost
+    base_all = base + [run_row(top1=t, setting="main", seed=s, **lc) for s, t in ((0, 0.60), (1, 0.64), (2, 0.62))]
+    t = recalibration_table(pd.DataFrame(base_all[:3]), pd.DataFrame(bn), pd.DataFrame(base_all))
+    imp, lc_row = t.iloc[0], t.iloc[1]
+    assert imp["seeds"] == 2 and imp["gain_pp"] == pytest.approx(2.0) and imp["spread_pp"] == pytest.approx(2.0)
+    assert imp["plain_std_pp"] == pytest.approx(0.0)  # both of the plain configuration's seeds at 85 %
+    assert (imp["val_before"], imp["val_after_raw"], imp["val_after_bn"]) == pytest.approx((90.0, 50.0, 81.0))
+    assert imp["recovered"] == pytest.approx(31 / 40)  # 31 of the 40 pp the prune cost
+    # LC: paired with its seed-0 run only (60 %), its spread from all three seeds (std of 60, 64, 62 = 2 pp)
+    assert (lc_row["method"], lc_row["seeds"], lc_row["top1_plain"]) == ("lc", 1, pytest.approx(60.0))
+    assert lc_row["gain_pp"] == pytest.approx(10.0) and lc_row["spread_pp"] == 0
+    assert lc_row["plain_std_pp"] == pytest.approx(2.0)
+    assert lc_row["recovered"] == pytest.approx(52 / 60)
+    # without the main study's other seeds there is no spread to give
+    assert recalibration_table(pd.DataFrame(base_all[:3]), pd.DataFrame(bn))["plain_std_pp"].isna().all()
 
 
 def test_method_rows_select_each_study_by_its_own_rule():

@@ -59,6 +59,17 @@ def test_the_budget_study_reruns_what_the_full_study_picked():
         + budget.picks_literal(got))
 
 
+def test_the_beyond_study_recalibrates_what_the_full_study_picked():
+    from sparselib.presets import _RECAL_ONLY, _RECAL_PICKS
+
+    got = [p for p in budget.study_picks(collect_runs(REPO / "results" / STUDY.name), STUDY, _RECAL_ONLY)
+           if p.method in _RECAL_ONLY]
+    assert list(_RECAL_PICKS) == got, (
+        "the committed full study picks other configurations than _RECAL_PICKS in sparselib/presets.py freezes; "
+        "replace it with the output of `python tools/budget_picks.py --recal` (and re-make fmnist-beyond's "
+        "recalibrated runs):\n" + budget.picks_literal(got))
+
+
 def _budget_views():
     """The results page's budget study from the committed runs: ``{epochs: cells}`` (each budget's Table 1 of the
     methods the budget study re-runs) and the gap-to-dense table (sparselib.budget_table.budget_cells)."""

@@ -1,12 +1,20 @@
 """Print what the budget study should re-run, read off the committed full study (results/fmnist), as the literal
-that `_FMNIST_PICKS` in sparselib/presets.py freezes.  Usage: python tools/budget_picks.py [RESULTS_DIR]"""
+that `_FMNIST_PICKS` in sparselib/presets.py freezes; with --recal, the other pruning-stable methods' picks that
+`_RECAL_PICKS` freezes (the beyond study's recalibrated runs).
+
+    python tools/budget_picks.py [--recal] [RESULTS_DIR]"""
 import sys
 from pathlib import Path
 
 from sparselib.budget import picks_literal, study_picks
-from sparselib.presets import BUDGET_FIXED, get_preset
+from sparselib.presets import _RECAL_ONLY, BUDGET_FIXED, get_preset
 from sparselib.results import REPO, collect_runs
 
+args = sys.argv[1:]
+recal = "--recal" in args
+args = [a for a in args if a != "--recal"]
 preset = get_preset("fmnist")
-folder = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "results" / preset.name
-print(picks_literal(study_picks(collect_runs(folder), preset, BUDGET_FIXED)))
+folder = Path(args[0]) if args else REPO / "results" / preset.name
+fixed = _RECAL_ONLY if recal else BUDGET_FIXED
+chosen = study_picks(collect_runs(folder), preset, fixed)
+print(picks_literal([p for p in chosen if p.method in fixed] if recal else chosen))
