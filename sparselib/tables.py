@@ -353,16 +353,21 @@ def allocation_html(table: pd.DataFrame) -> str:
 
 
 def recalibration_html(table: pd.DataFrame, label=None) -> str:
-    """:func:`sparselib.beyond.recalibration_table`: accuracy at the last prune and at the end, with and without
-    BatchNorm recalibration.  ``label(method, goal, args)`` names a configuration (default: method and goal)."""
+    """:func:`sparselib.beyond.recalibration_table`: accuracy at the final prune and at the end, with and without
+    BatchNorm recalibration, and the seed spread of the configuration without it (the main study's standard
+    deviation over its seeds, "—" where unknown).  ``label(method, goal, args)`` names a configuration (default:
+    method and goal)."""
     label = label or (lambda m, g, a: f"{method_label(m)} {g * 100:g} %")
     rows = []
     for r in table.itertuples():
         rec = "—" if r.recovered is None or pd.isna(r.recovered) else f"{100 * r.recovered:.0f} %"
+        std = getattr(r, "plain_std_pp", float("nan"))
+        std = "—" if pd.isna(std) else f"{std:.2f}"
         rows.append(f"<tr><th>{_esc(label(r.method, r.goal, r.args))}</th><td>{r.seeds}</td>"
                     f"<td>{r.val_before:.2f}</td><td>{r.val_after_raw:.2f}</td><td>{r.val_after_bn:.2f}</td>"
-                    f"<td>{rec}</td><td>{r.top1_plain:.2f}</td><td>{r.top1_bn:.2f}</td><td>{r.gain_pp:+.2f}</td></tr>")
+                    f"<td>{rec}</td><td>{r.top1_plain:.2f}</td><td>{r.top1_bn:.2f}</td><td>{r.gain_pp:+.2f}</td>"
+                    f"<td>{std}</td></tr>")
     return _table("<tr><th rowspan='2'>configuration</th><th rowspan='2'>seeds</th><th colspan='4'>validation at the "
-                  "last prune (%)</th><th colspan='3'>test at the end (%)</th></tr><tr><th>before</th><th>after, "
+                  "final prune (%)</th><th colspan='4'>test at the end (%)</th></tr><tr><th>before</th><th>after, "
                   "stale statistics</th><th>after, recalibrated</th><th>drop recovered</th><th>without</th>"
-                  "<th>with</th><th>gain (pp)</th></tr>", rows)
+                  "<th>with</th><th>gain (pp)</th><th>seed std without, main study (pp)</th></tr>", rows)

@@ -110,4 +110,6 @@ def test_the_beyond_tables_render_hand_tables():
     rec = pd.DataFrame([dict(method="imp", goal=0.9, args="{}", seeds=2, top1_plain=85.0, top1_bn=85.5,
                              gain_pp=0.5, val_before=90.0, val_after_raw=50.0, val_after_bn=81.0, recovered=0.775)])
     assert "<td>90.00</td><td>50.00</td><td>81.00</td><td>78 %</td><td>85.00</td><td>85.50</td><td>+0.50</td>" \
-        in recalibration_html(rec)
+        "<td>—</td>" in recalibration_html(rec)  # no main-study spread given
+    rec["plain_std_pp"] = 0.456
+    assert "<td>+0.50</td><td>0.46</td></tr>" in recalibration_html(rec)

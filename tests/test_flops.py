@@ -203,8 +203,7 @@ def test_model_info_fashion_mnist_and_options() -> None:
         model_info("resnet21", 3, 10, 32)
 
 
-def test_theoretical_speedup_by_hand():
-    from sparselib.flops import theoretical_speedup
+def test_theoretical_speedup_partial_densities_by_hand():  # (it shared the name of the test above, which it hid)
 
     macs = {"a": 100, "b": 300}
     assert theoretical_speedup(macs, {"a": 0.5, "b": 0.1}) == pytest.approx(400 / (50 + 30))
@@ -212,3 +211,25 @@ def test_theoretical_speedup_by_hand():
     assert theoretical_speedup(macs, {"a": 0.0, "b": 0.0}) == float("inf")
     with pytest.raises(ValueError, match=r"density given for layers without a MAC count: \['c'\]"):
         theoretical_speedup(macs, {"c": 0.5})
+
+
+def test_layer_macs_of_a_model_without_parameters_is_empty_and_runs_on_the_cpu() -> None:
+    # no parameter to take the device and dtype from: a CPU tensor of the default dtype goes through
+    assert layer_macs(nn.Sequential(nn.ReLU(), nn.Flatten()), (1, 2, 2)) == {}
+
+
+def test_layer_macs_feeds_the_models_own_dtype_and_prints_nothing(capsys) -> None:
+    # a float64 model would reject a float32 input: the dummy image takes the parameters' dtype
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 2 * 2, 3)).double()
+    macs = layer_macs(model, (1, 4, 4))
+    # conv: 2 x 2 x 2 outputs x (1 x 3 x 3) each = 72; linear: 8 x 3 = 24
+    assert macs == {"0.weight": 72, "2.weight": 24}
+    assert all(type(v) is int for v in macs.values())  # whole multiply-adds, not FLOPs / 2 as a float
+    assert capsys.readouterr().out == ""  # FlopCounterMode's table is not printed
+
+
+def test_model_info_passes_num_classes_and_dropout_through() -> None:
+    info = model_info("resnet20", in_channels=3, num_classes=100, image_size=32)
+    assert info["layers"][-1] == {"name": "fc.weight", "shape": (100, 64), "numel": 6400, "macs": 6400}
+    with pytest.raises(ValueError, match=r"^model 'resnet20' has no dropout; pass dropout=None \(got 0.1\)$"):
+        model_info("resnet20", 3, 10, 32, dropout=0.1)

@@ -91,7 +91,7 @@ def config_label(method: str, goal: float, args) -> str:
 
 def recalibration_figure(table: pd.DataFrame) -> go.Figure:
     """``table`` from :func:`sparselib.beyond.recalibration_table`: per configuration, validation accuracy right
-    before its last prune, right after it with the stale BatchNorm statistics, and after recalibrating them."""
+    before its final prune, right after it with the stale BatchNorm statistics, and after recalibrating them."""
     labels = [config_label(r.method, r.goal, r.args) for r in table.itertuples()]
     fig = go.Figure()
     for col, name, color in (("val_before", "before the prune", "#888888"),
@@ -99,7 +99,7 @@ def recalibration_figure(table: pd.DataFrame) -> go.Figure:
                              ("val_after_bn", "right after, statistics recalibrated", "#117733")):
         fig.add_trace(go.Bar(x=labels, y=table[col], name=name, marker_color=color,
                              hovertemplate="%{x}<br>" + name + ": %{y:.2f} %<extra></extra>"))
-    fig.update_layout(barmode="group", title="Validation accuracy at the last pruning step, with and without "
+    fig.update_layout(barmode="group", title="Validation accuracy at the final prune, with and without "
                       "BatchNorm recalibration", yaxis_title="validation accuracy (%)", template="plotly_white",
                       legend=dict(orientation="h", y=-0.3), margin=dict(t=60, l=60, r=20, b=60), height=460)
     return fig
