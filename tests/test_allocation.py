@@ -158,3 +158,95 @@ def test_both_threshold_paths_give_the_same_allocation(allocation):
 def test_magnitude_masks_names_a_bad_sparsity():
     with pytest.raises(ValueError, match=r"sparsity=1\.0 must lie in \[0, 1\)"):
         magnitude_masks(toy_weights(), 1.0)
+
+
+# -- exact messages, edge cases and the threshold path ---------------------------------------------------------------
+def test_apportion_gives_leftovers_by_fractional_part_not_by_share():
+    # floors 2 and 0, one unit left: the 0.9 fraction outranks the 0.2 one although 2.2 is the larger share
+    assert apportion([2.2, 0.9], [5, 5], 3) == [2, 1]
+
+
+def test_apportion_never_fills_a_layer_past_its_size():
+    # floors 1 (the layer is full) and 0, one unit left: the full layer has the larger fraction but cannot take it
+    assert apportion([1.9, 0.5], [1, 2], 2) == [1, 1]
+
+
+def test_apportion_names_an_impossible_total():
+    with pytest.raises(ValueError, match=r"^cannot keep 3 weights in layers of sizes \[1, 1\]$"):
+        apportion([1.0, 1.0], [1, 1], 3)
+
+
+def test_apportion_takes_back_overshooting_shares_from_the_last_layers_first():
+    # floors 3, 3, 3 = 9 for a total of 7: two units come back, one each from the last and the middle layer
+    assert apportion([3.0, 3.0, 3.0], [3, 3, 3], 7) == [3, 2, 2]
+    # floors 3, 1, 0 = 4 for a total of 2: the empty last layer gives nothing, the middle one its single unit, the first
+    # one the other unit
+    assert apportion([3.0, 1.0, 0.0], [3, 1, 1], 2) == [2, 0, 0]
+
+
+def test_erk_densities_of_no_layers_and_of_a_one_weight_layer():
+    assert erk_densities([], 0.5) == []
+    # one layer of shape (1,): Σdims/Πdims = 1, so ε = density · 1 / 1 and its density is the overall one
+    assert erk_densities([(1,)], 0.5) == [0.5]
+    assert erk_densities([(1,)], 0.25) == [0.25]
+
+
+def test_erk_caps_layers_over_several_rounds_and_keeps_the_earlier_ones_dense():
+    # shapes (1,1), (2,2), (8,8): sizes 1, 4, 64 (69 in all), Σdims/Πdims 2, 1, 1/4, Σdims 2, 4, 16 (22 in all).
+    # At density 0.3125 the budget is 0.3125 · 69 = 21.5625 weights.
+    # round 1: ε = 21.5625/22 ≈ 0.98: only (1,1) exceeds 1 (≈ 1.96), (2,2) gets ≈ 0.98;
+    # round 2: ε = (21.5625 - 1)/(4 + 16) ≈ 1.03: now (2,2) exceeds 1 as well;
+    # round 3: ε = (21.5625 - 1 - 4)/16 = 1.03515625: (8,8) gets 1.03515625/4 = 0.2587890625 = 16.5625/64.
+    d = erk_densities([(1, 1), (2, 2), (8, 8)], 0.3125)
+    assert d == pytest.approx([1.0, 1.0, 16.5625 / 64])
+    # through the masks: keep 69 - round(0.68 · 69) = 69 - 47 = 22: the same three rounds (ε = 22/22, then 21/20 > 1
+    # caps (2,2)) leave (8,8) with 22 - 1 - 4 = 17 weights
+    g = torch.Generator().manual_seed(0)
+    weights = [torch.randn(1, 1, generator=g), torch.randn(2, 2, generator=g), torch.randn(8, 8, generator=g)]
+    assert kept(magnitude_masks(weights, 0.68, allocation="erk")) == [1, 4, 17]
+
+
+def test_lamp_scores_the_weights_as_masked_by_the_current_masks():
+    # the first layer's pruned entry still holds 10 (as after a step that has not re-applied the mask): LAMP scores
+    # the masked layer [0, 1, 2] (0, 1/5, 1), not [10, 1, 2] (1, 1/105, 4/104); the second layer [3, 1] scores 1, 1/10.
+    # Keep 3 of 5, the pruned entry first out: the scores 1, 1, 1/5 win over 1/10.
+    weights = [torch.tensor([10.0, 1.0, 2.0]), torch.tensor([3.0, 1.0])]
+    current = [torch.tensor([False, True, True]), torch.tensor([True, True])]
+    got = magnitude_masks(weights, 0.4, allocation="lamp", current=current)
+    assert [m.tolist() for m in got] == [[False, True, True], [True, False]]
+
+
+def test_lamp_ranks_already_pruned_entries_below_zero_weights():
+    # masked: [0, 0, 1], LAMP scores 0, 0, 1.  The tie at 0 would go to the earlier (pruned) entry; it must go to the
+    # unpruned zero weight instead.  Keep 3 - round(0.3 · 3) = 2.
+    weights = [torch.tensor([5.0, 0.0, 1.0])]
+    got = magnitude_masks(weights, 0.3, allocation="lamp", current=[torch.tensor([False, True, True])])
+    assert got[0].tolist() == [False, True, True]
+
+
+@pytest.fixture
+def threshold_paths(monkeypatch):
+    """Records which of the two threshold searches of sparselib.topk each call uses ("fast" or "low_memory")."""
+    used = []
+    for path in ("fast", "low_memory"):
+        real = getattr(topk_module, f"_kth_smallest_{path}")
+
+        def spy(*args, _real=real, _path=path):
+            used.append(_path)
+            return _real(*args)
+
+        monkeypatch.setattr(topk_module, f"_kth_smallest_{path}", spy)
+    return used
+
+
+@pytest.mark.parametrize("allocation", ["global", "lamp"])
+def test_global_thresholds_take_the_low_memory_path_unless_told_otherwise(threshold_paths, allocation):
+    weights = toy_weights()
+    magnitude_masks(weights, 0.5, allocation=allocation)
+    assert threshold_paths == ["low_memory"]
+    magnitude_masks(weights, 0.5, allocation=allocation, low_memory=False)
+    assert threshold_paths == ["low_memory", "fast"]
+    # the rules themselves have the same default
+    ALLOCATIONS[allocation](weights, 0.5)
+    ALLOCATIONS[allocation](weights, 0.5, None, False)
+    assert threshold_paths == ["low_memory", "fast", "low_memory", "fast"]
