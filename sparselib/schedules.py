@@ -207,6 +207,7 @@ def allr_start(maxLR: float, ctx: RetrainContext | None) -> float:
         raise ValueError(f"ALLR needs ctx.pruned_fraction > 0, got {ctx.pruned_fraction!r}")
     if ctx.train_epochs <= 0.0:
         raise ValueError(f"ALLR needs ctx.train_epochs > 0, got {ctx.train_epochs!r}")
+    maxLR = _check_nonneg_float("maxLR", maxLR)
     raw = ctx.distance / math.sqrt(ctx.pruned_fraction) * maxLR
     lower = min(ctx.retrain_epochs / ctx.train_epochs, 1.0) * maxLR
     return min(max(raw, lower), maxLR)

@@ -4,6 +4,7 @@ Expected values are computed by hand (dyadic numbers where the result is exact i
 decimal literals checked with a tight tolerance)."""
 
 import math
+import re
 
 import pytest
 
@@ -20,6 +21,7 @@ from sparselib.schedules import (
     allr_start,
     dense_schedule,
     lr_bounds,
+    multistep_schedule,
     retrain_schedule,
     warmup_length,
 )
@@ -29,6 +31,11 @@ TOL = 1e-12
 
 def approx(x):
     return pytest.approx(x, rel=TOL, abs=TOL)
+
+
+def raises_exactly(msg):
+    """pytest.raises(ValueError) whose message is exactly ``msg``."""
+    return pytest.raises(ValueError, match="^" + re.escape(msg) + "$")
 
 
 # 20 iterations: 10 at 1.0, 5 at 0.5, 5 at 0.25 -> maxLR = 1.0, minLR = 0.25
@@ -64,6 +71,26 @@ def test_multistep_milestone_zero_and_repeated():
     # a milestone at 0 decays from the start; repeated milestones decay twice
     assert dense_schedule("multistep", 1.0, 2, 1, milestones=(0,), gamma=0.5) == [0.5, 0.5]
     assert dense_schedule("multistep", 1.0, 2, 1, milestones=(1, 1), gamma=0.5) == [1.0, 0.25]
+
+
+def test_multistep_default_gamma_is_one_tenth():
+    # epochs 2, 1 iteration each, milestone at epoch 1: [1.0 * 0.1**0, 1.0 * 0.1**1] = [1.0, 0.1]
+    assert multistep_schedule(1.0, 2, 1, milestones=(1,)) == [1.0, 0.1]
+    assert DENSE_SCHEDULES["multistep"](1.0, 2, 1, milestones=(1,)) == [1.0, 0.1]
+    assert dense_schedule("multistep", 1.0, 2, 1, milestones=(1,)) == [1.0, 0.1]
+    # two milestones passed by epoch 2: 1.0 * 0.1**2 = 0.01
+    assert dense_schedule("multistep", 1.0, 3, 1, milestones=(1, 2))[2] == approx(0.01)
+
+
+def test_multistep_milestone_messages():
+    with raises_exactly("milestone must be >= 0, got -1"):
+        multistep_schedule(1.0, 2, 1, milestones=(1, -1))
+    with raises_exactly("milestone must be >= 0, got -1"):
+        dense_schedule("multistep", 1.0, 2, 1, milestones=(-1,))
+    with raises_exactly("milestone must be an integer, got 1.5"):
+        multistep_schedule(1.0, 2, 1, milestones=(1.5,))
+    with raises_exactly("milestone must be an integer, got True"):
+        dense_schedule("multistep", 1.0, 2, 1, milestones=(True,))
 
 
 def test_cosine_values():
@@ -109,19 +136,43 @@ def test_dense_unknown_kind():
     assert "'step'" in msg
     for name in DENSE_SCHEDULES:
         assert name in msg
+    assert msg == "unknown dense schedule kind 'step'; allowed: ['constant', 'cosine', 'linear', 'multistep']"
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(epochs=0, iters_per_epoch=1),
-    dict(epochs=2, iters_per_epoch=0),
-    dict(epochs=2, iters_per_epoch=1, warmup_epochs=3),
-    dict(epochs=2, iters_per_epoch=1, warmup_epochs=-1),
-    dict(epochs=2, iters_per_epoch=1, lr=-0.1),
+@pytest.mark.parametrize("kwargs, msg", [
+    (dict(epochs=0), "epochs must be >= 1, got 0"),
+    (dict(epochs=-3), "epochs must be >= 1, got -3"),
+    (dict(epochs=2.0), "epochs must be an integer, got 2.0"),
+    (dict(epochs=True), "epochs must be an integer, got True"),
+    (dict(iters_per_epoch=0), "iters_per_epoch must be >= 1, got 0"),
+    (dict(iters_per_epoch="3"), "iters_per_epoch must be an integer, got '3'"),
+    (dict(warmup_epochs=-1), "warmup_epochs must be >= 0, got -1"),
+    (dict(warmup_epochs=0.5), "warmup_epochs must be an integer, got 0.5"),
+    (dict(warmup_epochs=3), "warmup_epochs must be <= epochs (2), got 3"),
+    (dict(lr=-0.1), "lr must be a finite number >= 0, got -0.1"),
+    (dict(lr=math.inf), "lr must be a finite number >= 0, got inf"),
+    (dict(lr=math.nan), "lr must be a finite number >= 0, got nan"),
+    (dict(lr="0.5"), "lr must be a number, got '0.5'"),
+    (dict(lr=True), "lr must be a number, got True"),
+    (dict(lr=None), "lr must be a number, got None"),
+    (dict(gamma=-0.5), "gamma must be a finite number >= 0, got -0.5"),
+    (dict(gamma=math.inf), "gamma must be a finite number >= 0, got inf"),
+    (dict(gamma="0.5"), "gamma must be a number, got '0.5'"),
+    (dict(gamma=False), "gamma must be a number, got False"),
 ])
-def test_dense_invalid_arguments(kwargs):
-    kwargs = {"lr": 0.1, **kwargs}
-    with pytest.raises(ValueError):
-        dense_schedule("constant", **kwargs)
+@pytest.mark.parametrize("kind", ["constant", "multistep"])
+def test_dense_invalid_arguments(kind, kwargs, msg):
+    kwargs = {"lr": 0.1, "epochs": 2, "iters_per_epoch": 1, **kwargs}
+    with raises_exactly(msg):
+        dense_schedule(kind, **kwargs)
+
+
+def test_dense_boundary_arguments_are_allowed():
+    # lr = 0, gamma = 0, warmup_epochs = 0 and warmup_epochs == epochs are all valid
+    assert dense_schedule("constant", 0.0, 1, 2) == [0.0, 0.0]
+    assert dense_schedule("multistep", 1.0, 2, 1, milestones=(1,), gamma=0.0) == [1.0, 0.0]  # 0.0**1 = 0
+    assert dense_schedule("constant", 1.0, 2, 1, warmup_epochs=0) == [1.0, 1.0]
+    assert dense_schedule("constant", 1.0, 2, 1, warmup_epochs=2) == [0.5, 1.0]  # lr * (i + 1) / 2
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -145,10 +196,25 @@ def test_min_lr_uses_first_index_of_maximum():
 
 
 def test_lr_bounds_rejects_empty_and_negative():
-    with pytest.raises(ValueError):
+    with raises_exactly("dense_lrs must not be empty"):
         lr_bounds([])
-    with pytest.raises(ValueError):
+    with raises_exactly("dense_lrs must hold finite numbers >= 0, got -0.1"):
         lr_bounds([0.1, -0.1])
+    with raises_exactly("dense_lrs must hold finite numbers >= 0, got inf"):
+        lr_bounds([0.1, math.inf])
+    with raises_exactly("dense_lrs must hold finite numbers >= 0, got nan"):
+        lr_bounds([math.nan])
+    # the retraining schedules check the dense run the same way
+    with raises_exactly("dense_lrs must not be empty"):
+        retrain_schedule("ft", 5, [])
+    with raises_exactly("dense_lrs must hold finite numbers >= 0, got -1.0"):
+        retrain_schedule("llr", 5, [1.0, -1])
+
+
+def test_lr_bounds_allows_a_zero_learning_rate():
+    assert lr_bounds([1.0, 0.0]) == (1.0, 0.0)
+    assert lr_bounds([0.0, 0.0]) == (0.0, 0.0)
+    assert retrain_schedule("ft", 3, [1.0, 0.5, 0.0]) == [0.0, 0.0, 0.0]  # minLR = 0
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -165,6 +231,17 @@ def test_warmup_length(T, W):
     assert all(x < 1.0 for x in lrs[:W])
     if W:
         assert lrs[0] == 0.0
+
+
+@pytest.mark.parametrize("T, msg", [
+    (0, "T must be >= 1, got 0"),
+    (-3, "T must be >= 1, got -3"),
+    (2.5, "T must be an integer, got 2.5"),
+    (True, "T must be an integer, got True"),
+])
+def test_warmup_length_invalid_T(T, msg):
+    with raises_exactly(msg):
+        warmup_length(T)
 
 
 def test_warmup_midpoint_even_W():
@@ -281,10 +358,39 @@ def test_allr_requires_context(ctx):
         allr_start(1.0, ctx)
 
 
-@pytest.mark.parametrize("kwargs", [dict(distance=-0.1), dict(pruned_fraction=1.5), dict(train_epochs=-1)])
-def test_context_validation(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, msg", [
+    (dict(distance=-0.1), "distance must be a finite number >= 0, got -0.1"),
+    (dict(distance=True), "distance must be a number, got True"),
+    (dict(pruned_fraction=-0.25), "pruned_fraction must be a finite number >= 0, got -0.25"),
+    (dict(pruned_fraction=math.inf), "pruned_fraction must be a finite number >= 0, got inf"),
+    (dict(pruned_fraction=1.5), "pruned_fraction must be in [0, 1], got 1.5"),
+    (dict(pruned_fraction=2), "pruned_fraction must be in [0, 1], got 2"),
+    (dict(retrain_epochs=math.nan), "retrain_epochs must be a finite number >= 0, got nan"),
+    (dict(retrain_epochs="10"), "retrain_epochs must be a number, got '10'"),
+    (dict(train_epochs=-1), "train_epochs must be a finite number >= 0, got -1"),
+    (dict(train_epochs=None), "train_epochs must be a number, got None"),
+])
+def test_context_validation(kwargs, msg):
+    with raises_exactly(msg):
         RetrainContext(**kwargs)
+
+
+def test_context_allows_pruning_everything():
+    ctx = RetrainContext(distance=0.3, pruned_fraction=1.0, retrain_epochs=1, train_epochs=10)
+    assert ctx.pruned_fraction == 1.0
+    # d / sqrt(1) * maxLR = 0.3, floor 1/10 * 1.0 = 0.1, cap 1.0
+    assert allr_start(1.0, ctx) == 0.3
+    assert RetrainContext(pruned_fraction=1).pruned_fraction == 1
+
+
+def test_allr_start_rejects_a_max_lr_that_is_not_a_finite_number_at_least_zero():
+    ctx = RetrainContext(distance=0.8, pruned_fraction=0.25, retrain_epochs=20, train_epochs=10)
+    for bad in (-1.0, math.inf, math.nan, "1"):
+        with raises_exactly(f"maxLR must be {'a number' if bad == '1' else 'a finite number >= 0'}, got {bad!r}"):
+            allr_start(bad, ctx)
+    # with E_rt >= E_train the floor min(E_rt / E_train, 1) * maxLR is maxLR itself: raw 0.8 / 0.5 * 0.5 = 0.8 is
+    # clipped to maxLR = 0.5
+    assert allr_start(0.5, ctx) == 0.5
 
 
 def test_context_ignored_by_other_schedules():
@@ -327,14 +433,37 @@ def test_unknown_retrain_schedule():
     assert "'cosine'" in msg
     for name in RETRAIN_SCHEDULES:
         assert name in msg
+    assert msg == "unknown retraining schedule 'cosine'; allowed: ['allr', 'clr', 'ft', 'llr', 'lrw', 'slr']"
+
+
+@pytest.mark.parametrize("name", [None, 3])
+def test_retrain_schedule_name_that_is_not_a_string(name):
+    with raises_exactly(f"unknown retraining schedule {name!r}; allowed: ['allr', 'clr', 'ft', 'llr', 'lrw', 'slr']"):
+        retrain_schedule(name, 20, D)
+
+
+INVALID_T = [
+    (0, "T must be >= 1, got 0"),
+    (-1, "T must be >= 1, got -1"),
+    (2.5, "T must be an integer, got 2.5"),
+    (True, "T must be an integer, got True"),
+]
 
 
 @pytest.mark.parametrize("name", sorted(RETRAIN_SCHEDULES))
-@pytest.mark.parametrize("T", [0, -1, 2.5])
-def test_invalid_T(name, T):
+@pytest.mark.parametrize("T, msg", INVALID_T)
+def test_invalid_T(name, T, msg):
     ctx = RetrainContext(distance=0.2, pruned_fraction=0.25, retrain_epochs=10, train_epochs=200)
-    with pytest.raises(ValueError):
+    with raises_exactly(msg):
         retrain_schedule(name, T, D, ctx)
+
+
+@pytest.mark.parametrize("name", sorted(RETRAIN_SCHEDULES))
+@pytest.mark.parametrize("T, msg", INVALID_T)
+def test_build_invalid_T(name, T, msg):
+    ctx = RetrainContext(distance=0.2, pruned_fraction=0.25, retrain_epochs=10, train_epochs=200)
+    with raises_exactly(msg):
+        RETRAIN_SCHEDULES[name](D, ctx).build(T)
 
 
 def test_allr_start_clips_to_its_floor_and_to_max_lr_and_names_what_it_needs():
