@@ -162,8 +162,9 @@ def provenance(device: "torch.device") -> dict[str, Any]:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                              timeout=10).stdout.strip() or None
+        # errors="replace": a file name git prints in bytes that are not UTF-8 must not crash the run
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "sparselib"], cwd=repo,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
+                                    capture_output=True, text=True, errors="replace", timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         sha, dirty = None, None
     info: dict[str, Any] = {
