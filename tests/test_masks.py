@@ -269,3 +269,83 @@ def test_sparsity_of_named_layers_and_of_tiny_models():
     assert sparsity_of(net, names=["0.weight"]) == (0.5, 2 / 3)
     assert sparsity_of(net, names=[]) == (0.0, 2 / 3)           # nothing prunable: 0, not a division by zero
     assert sparsity_of(nn.Sequential()) == (0.0, 0.0)
+
+
+def test_masks_over_named_parameters_keep_the_given_names_and_order():
+    net = small_net()
+    masks = Masks(net, names=["7.weight", "1.weight"])  # any parameters, in the given order (BN weight included)
+    assert masks.names == ["7.weight", "1.weight"]
+    assert masks.params[0] is net[7].weight and masks.params[1] is net[1].weight
+    assert [tuple(m.shape) for m in masks.masks] == [(5, 8), (8,)] and all(bool(m.all()) for m in masks.masks)
+    assert Masks(net, names=iter(["3.weight"])).names == ["3.weight"]  # any iterable, made a list
+    assert Masks(net, names=[]).names == []
+
+
+def test_set_converts_masks_to_bool_on_the_weights_device():
+    net = nn.Linear(2, 2, bias=False)
+    masks = Masks(net)
+    masks.set([torch.tensor([[1.0, 0.0], [0.0, 2.0]])])  # a float mask: non-zero = kept
+    assert masks.masks[0].dtype == torch.bool
+    assert masks.masks[0].tolist() == [[True, False], [False, True]]
+    assert masks.state_dict()["masks"]["weight"].dtype == torch.bool
+    meta = Masks(nn.Linear(2, 2, bias=False, device="meta"))  # a device other than the masks' (CPU) one
+    meta.set({"weight": torch.ones(2, 2, dtype=torch.bool)})
+    assert meta.masks[0].device.type == "meta" and meta.masks[0].dtype == torch.bool
+
+
+def _two_layer_net():
+    net = nn.Sequential(nn.Linear(4, 1, bias=False), nn.Linear(1, 4, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, -2.0, 3.0, -4.0]]))
+        net[1].weight.copy_(torch.tensor([[10.0], [-20.0], [30.0], [-40.0]]))
+    return net
+
+
+def test_prune_magnitude_passes_the_allocation_on():
+    # 8 weights to sparsity 0.5: 4 kept.  Global: the 4 largest |w| overall, all of layer 1 (10..40).
+    masks = Masks(_two_layer_net())
+    prune_magnitude(masks, 0.5)
+    assert [m.flatten().tolist() for m in masks.masks] == [[False] * 4, [True] * 4]
+    # uniform: every layer to 0.5, so each keeps its own 2 largest (|3|, |-4| and |30|, |-40|)
+    masks = Masks(_two_layer_net())
+    prune_magnitude(masks, 0.5, allocation="uniform")
+    assert [m.flatten().tolist() for m in masks.masks] == [[False, False, True, True]] * 2
+    assert masks.params[0].flatten().tolist() == [0.0, 0.0, 3.0, -4.0]
+
+
+def test_prune_magnitude_zeroes_the_momentum_of_the_pruned_entries():
+    net = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, -2.0, 3.0, -4.0]]))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    opt.state[net.weight]["momentum_buffer"] = torch.full((1, 4), 7.0)
+    masks = Masks(net)
+    prune_magnitude(masks, 0.5, opt)  # keeps |3| and |-4|
+    assert opt.state[net.weight]["momentum_buffer"].tolist() == [[0.0, 0.0, 7.0, 7.0]]
+    assert net.weight.tolist() == [[0.0, 0.0, 3.0, -4.0]]
+
+
+def test_sparsity_of_adds_up_every_prunable_layer_and_divides_by_the_true_count():
+    net = nn.Sequential(nn.Linear(2, 1, bias=False), nn.Linear(1, 1, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[0.0, 5.0]]))
+        net[1].weight.copy_(torch.tensor([[0.0]]))
+    assert sparsity_of(net) == (2 / 3, 2 / 3)  # zeros 1 + 1 of weights 2 + 1, both layers prunable
+    one = nn.Linear(1, 1, bias=False)  # a model of a single scalar parameter, which is zero
+    with torch.no_grad():
+        one.weight.zero_()
+    assert sparsity_of(one) == (1.0, 1.0)
+
+
+def test_masks_are_not_in_force_until_set():
+    """Before the first set() (or pruning) the masks are inactive: apply() and a magnitude prune ignore them."""
+    net = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, -2.0, 3.0, -4.0]]))
+    masks = Masks(net)
+    masks.masks[0][0, 3] = False  # edited by hand, never set: not in force
+    masks.apply()
+    assert net.weight.tolist() == [[1.0, -2.0, 3.0, -4.0]]
+    prune_magnitude(masks, 0.25)  # 1 of 4 pruned, the smallest |w| = 1; -4 is not taken as already pruned
+    assert masks.masks[0].tolist() == [[False, True, True, True]]
+    assert net.weight.tolist() == [[0.0, -2.0, 3.0, -4.0]]

@@ -1,5 +1,6 @@
 """The paper's selection rule on a hand-made run table (every number below is checked by hand)."""
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -29,6 +30,9 @@ ROWS = [
     ("gmp", "g2", 1, 0.9000, 0.89, 0.84, 0.92, 9.5, 0.9, '{"x": 1}', "g21"),
     ("dense", "d", 0, 0.0, 0.0, 0.9, 0.9, 1.0, 1.0, "{}", "d0"),
 ]
+
+
+NO_CONFIG_ID = "the run table has no config_id column: build it with sparselib.results.collect_runs"
 
 
 def cell(cells, method, goal):
@@ -85,7 +89,7 @@ def test_rows_by_schedule_and_empty_tables():
     cells = select_cells(t, [0.9], by=("method", "schedule"))
     assert sorted(cells["schedule"]) == ["clr", "llr"] and cells["found"].all()
     assert select_cells(t.iloc[:0], [0.9]).empty
-    with pytest.raises(ValueError, match="config_id"):
+    with pytest.raises(ValueError, match="^" + re.escape(NO_CONFIG_ID) + "$"):
         select_cells(t.drop(columns="config_id"), [0.9])
 
 
@@ -142,6 +146,17 @@ def test_cells_follow_the_given_method_order_then_goal_and_have_the_cell_columns
     assert list(select_cells(t.iloc[:0], [0.9]).columns) == ["method", *CELL_COLUMNS]
 
 
+def test_methods_the_order_does_not_name_follow_it_by_name_each_with_its_goals_together():
+    # gmp's rows come first in the table, then cs's; neither is named: cs's cells, then gmp's, each by goal (before
+    # the fix their rows were interleaved by goal: cs 90, gmp 90, cs 95, gmp 95)
+    t = runs_table([r for r in ROWS if r[0] == "gmp"] + [r for r in ROWS if r[0] == "cs"])
+    cells = select_cells(t, [0.95, 0.9], order=[])
+    assert list(zip(cells["method"], cells["goal"])) == [("cs", 0.9), ("cs", 0.95), ("gmp", 0.9), ("gmp", 0.95)]
+    # after the named ones, whatever their names
+    cells = select_cells(t, [0.95, 0.9], order=["gmp"])
+    assert list(zip(cells["method"], cells["goal"])) == [("gmp", 0.9), ("gmp", 0.95), ("cs", 0.9), ("cs", 0.95)]
+
+
 def test_config_groups_by_hand():
     from sparselib.selection import config_groups
 
@@ -157,3 +172,73 @@ def test_config_groups_by_hand():
     assert b["top1_std"] == pytest.approx(math.sqrt(0.02)) and b["speedup_mean"] == 3.0
     assert b["relative_time_mean"] == 2.0 and b["method_args"] == "{}"
     assert "n_diverged" not in config_groups(t.drop(columns="n_diverged"))
+
+
+def test_config_groups_without_config_id_says_how_to_build_it():
+    from sparselib.selection import config_groups
+
+    with pytest.raises(ValueError, match="^" + re.escape(NO_CONFIG_ID) + "$"):
+        config_groups(runs_table(ROWS).drop(columns="config_id"))
+
+
+def test_rows_by_another_key_need_no_method_column():
+    rows = [("imp", "s1", 0, 0.9, 0.9, 0.8, 0.7, 1, 1, "{}", "s10"),
+            ("imp", "s2", 0, 0.9, 0.9, 0.9, 0.6, 1, 1, "{}", "s20")]
+    t = runs_table(rows).drop(columns="method").assign(schedule=["llr", "clr"])
+    from sparselib.selection import CELL_COLUMNS
+
+    cells = select_cells(t, [0.9], by=("schedule",))
+    assert list(cells.columns) == ["schedule", *CELL_COLUMNS]
+    assert list(zip(cells["schedule"], cells["config_id"])) == [("clr", "s2"), ("llr", "s1")]
+    assert cells["found"].all()
+
+
+def test_an_empty_run_table_gives_no_cells_whatever_its_columns():
+    from sparselib.selection import CELL_COLUMNS
+
+    cells = select_cells(pd.DataFrame(columns=["method"]), [0.9])  # not even a config_id column: nothing to group
+    assert cells.empty and list(cells.columns) == ["method", *CELL_COLUMNS]
+
+
+def test_a_missing_value_of_a_row_key_is_a_row_of_its_own():
+    rows = [("imp", "s1", 0, 0.9, 0.9, 0.8, 0.7, 1, 1, "{}", "s10"),
+            ("imp", "s2", 0, 0.9, 0.9, 0.9, 0.6, 1, 1, "{}", "s20")]
+    t = runs_table(rows).assign(schedule=[None, "clr"])
+    cells = select_cells(t, [0.9], by=("method", "schedule"))
+    assert list(cells["config_id"]) == ["s2", "s1"]  # the missing schedule sorts last
+    assert cells["schedule"].isna().tolist() == [False, True] and cells["found"].all()
+
+
+def test_rows_by_method_and_another_key_follow_that_key_then_goal():
+    rows = [("imp", "s1", 0, 0.9, 0.9, 0.8, 0.7, 1, 1, "{}", "s10"),
+            ("imp", "s2", 0, 0.95, 0.9, 0.9, 0.6, 1, 1, "{}", "s20")]
+    t = runs_table(rows).assign(schedule=["llr", "clr"])
+    cells = select_cells(t, [0.95, 0.9], by=("method", "schedule"))
+    assert list(zip(cells["schedule"], cells["goal"], cells["found"])) == [
+        ("clr", 0.9, False), ("clr", 0.95, True), ("llr", 0.9, True), ("llr", 0.95, False)]
+
+
+def test_a_diverged_method_does_not_stop_the_methods_after_it():
+    runs = runs_table(ROWS).assign(n_diverged=0)
+    runs.loc[runs["method"] == "cs", "n_diverged"] = 1  # cs comes before gmp in the run table's sorted order
+    cells = select_cells(runs, [0.9])
+    assert list(zip(cells["method"], cells["found"])) == [("gmp", True), ("cs", False)]
+    assert cell(cells, "gmp", 0.9)["config_id"] == "g1"
+    assert cell(cells, "cs", 0.9)["why_empty"] == "every configuration diverged on at least one seed"
+
+
+def test_a_mean_exactly_on_the_band_edge_is_inside():
+    # the comparison allows 1e-12 for rounding; a mean exactly at goal 0 + (band + 1e-12) is still in the band
+    edge = BAND + 1e-12
+    rows = [("str", "e", 0, edge, 0.0, 0.5, 0.5, 1, 1, "{}", "e0")]
+    assert cell(select_cells(runs_table(rows), [0.0]), "str", 0.0)["found"]
+    rows = [("str", "e", 0, math.nextafter(edge, 1.0), 0.0, 0.5, 0.5, 1, 1, "{}", "e0")]
+    assert not cell(select_cells(runs_table(rows), [0.0]), "str", 0.0)["found"]
+
+
+def test_columns_no_cell_fills_hold_pd_na():
+    cells = select_cells(runs_table(ROWS), [0.5])  # no configuration near 50 %: every cell is empty
+    assert not cells["found"].any()
+    for c in ["top1_mean", "top1_std", "val_top1_mean", "sparsity_mean", "sparsity_total_mean", "speedup_mean",
+              "relative_time_mean", "config_id", "method_args", "run_ids"]:
+        assert all(v is pd.NA for v in cells[c]), c
