@@ -63,7 +63,9 @@ def test_channels_last_fp32_gives_the_same_model_up_to_rounding(tmp_path):
     assert cfg.replace(channels_last=True).run_id != cfg.run_id  # the layout is part of what a run is
     wa = load_torch(run_dir(cfg, runtime) / "final.pt")
     wb = load_torch(run_dir(cfg.replace(channels_last=True), runtime) / "final.pt")
-    assert all(torch.allclose(wa[k].float(), wb[k].float(), atol=1e-3) for k in wa)
+    # Why 1e-5: NHWC convolution kernels sum in another order, so each step rounds differently; after smoke's one
+    # epoch the weights differ by at most 1.2e-6 (measured, torch 2.13 on the CPU)
+    assert all(torch.allclose(wa[k].float(), wb[k].float(), rtol=0, atol=1e-5) for k in wa)
     assert abs(a["top1"] - b["top1"]) <= 0.02
 
 
@@ -78,7 +80,9 @@ def test_compiled_forward_trains_like_eager(tmp_path):
     we = load_torch(run_dir(cfg, eager) / "final.pt")
     wc = load_torch(run_dir(cfg, compiled) / "final.pt")
     assert we.keys() == wc.keys()  # checkpoints hold the module's own names, not the compiled wrapper's
-    assert all(torch.allclose(we[k].float(), wc[k].float(), atol=1e-3) for k in we)
+    # aot_eager traces the forward pass and runs the same eager kernels: measured identical weights after two epochs;
+    # 1e-6 leaves room for a decomposition that rounds once differently on another CPU
+    assert all(torch.allclose(we[k].float(), wc[k].float(), rtol=0, atol=1e-6) for k in we)
 
 
 def test_bad_speed_options_fail_early():
