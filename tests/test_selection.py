@@ -157,6 +157,13 @@ def test_methods_the_order_does_not_name_follow_it_by_name_each_with_its_goals_t
     assert list(zip(cells["method"], cells["goal"])) == [("gmp", 0.9), ("gmp", 0.95), ("cs", 0.9), ("cs", 0.95)]
 
 
+def test_a_run_without_a_method_name_gets_rows_of_its_own_after_the_named_methods():
+    # a hand-made table may lack a method name (NaN): its cells sort by the name's text, here after gmp
+    rows = [r for r in ROWS if r[0] == "gmp"] + [(None, *r[1:]) for r in ROWS if r[0] == "cs"]
+    cells = select_cells(runs_table(rows), [0.9], order=[])
+    assert [m if isinstance(m, str) else "missing" for m in cells["method"]] == ["gmp", "missing"]
+
+
 def test_config_groups_by_hand():
     from sparselib.selection import config_groups
 

@@ -346,6 +346,13 @@ def test_provenance_names_the_commit_and_whether_the_package_has_uncommitted_cha
     (tmp_path / "sparselib" / "storage.py").write_text("x = 2\n")
     dirty = storage.provenance(torch.device("cpu"))
     assert dirty["git_sha"] == clean["git_sha"] and dirty["git_dirty"] is True
+    # a new file whose name is not UTF-8, printed by git as raw bytes: the package is dirty, and nothing crashes
+    git("checkout", "-q", "--", "sparselib")
+    git("config", "core.quotePath", "false")
+    (tmp_path / "sparselib" / os.fsdecode(b"\xff.py")).write_text("y = 1\n")
+    assert b"\xff" in subprocess.run(["git", "status", "--porcelain", "--", "sparselib"], cwd=tmp_path,
+                                     capture_output=True, check=True).stdout
+    assert storage.provenance(torch.device("cpu"))["git_dirty"] is True
 
 def test_provenance_gives_up_on_a_git_that_hangs(monkeypatch):
     real_run = subprocess.run
