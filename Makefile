@@ -51,7 +51,7 @@ book: setup
 	$(PY) tools/book_assets.py
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 
-# Mutation testing of the core modules (pyproject.toml [tool.mutmut]); too slow for CI: ~1 h on 2 cores.
+# Mutation testing of the core modules (pyproject.toml [tool.mutmut]); too slow for CI: 15-30 min on 2 cores.
 mutation: setup
 	$(PY) -m pip install -q "mutmut==3.8.1" -c constraints.txt
 	rm -rf mutants
