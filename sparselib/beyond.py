@@ -76,6 +76,9 @@ def nearly_emptied(layers: pd.DataFrame, allocation: str = DEFAULT_ALLOCATION, a
     return layers.loc[(layers["allocation"] == allocation) & (layers["sparsity"] > above)].reset_index(drop=True)
 
 
+#: the smallest drop at the final prune (validation, pp) whose recovered share is given: a share of less says nothing
+MIN_DROP_PP = 1.0
+
 #: the final prune as every run records it (``final_prune_*`` in ``metrics.json``): the last pruning step that
 #: removed weights (IMP, BIMP, GMP) or the hard prune at the end of training (the other methods); with recalibration
 #: on, ``val_after_raw`` is right after the prune with the stale statistics, ``val_after`` after recalibrating them
@@ -86,15 +89,17 @@ _PRUNE = {"val_before": "final_prune_val_before", "val_after_raw": "final_prune_
 def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame, spread_from: pd.DataFrame | None = None
                         ) -> pd.DataFrame:
     """Per recalibrated configuration of the beyond study and the main-study run without recalibration (on the same
-    seeds): ``method``, ``goal``, ``args``, ``seeds``; test accuracy at the end without and with recalibration
+    seeds), one row per configuration: ``method``, ``goal``, ``args``, ``sparsity`` (mean actual sparsity of the
+    recalibrated runs, a fraction), ``seeds``; test accuracy at the end without and with recalibration
     (``top1_plain``, ``top1_bn``, %, ``gain_pp``); ``spread_pp``, the larger of the two sides' max − min over seeds
     (0 for one seed); ``plain_std_pp``, the standard deviation over seeds of the configuration without recalibration
     in ``spread_from`` (the main study's runs on all its seeds; NaN without it or with fewer than two); and at its
     final prune (validation, %): the accuracy right before it (``val_before``), right after it with the stale
     statistics (``val_after_raw``) and after recalibrating them (``val_after_bn``), and the share of that immediate
-    drop the recalibration recovers (``recovered`` = (after_bn − after_raw) / (before − after_raw); None when
-    nothing dropped)."""
-    cols = ["method", "goal", "args", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp", "plain_std_pp",
+    drop the recalibration recovers (``recovered`` = (after_bn − after_raw) / (before − after_raw); None when it
+    dropped by less than :data:`MIN_DROP_PP`).  ``val_after_raw`` is NaN where the final prune changed nothing the forward pass uses (DNW,
+    DPF, STR, DST compute with the pruned weights all along): nothing was recalibrated there."""
+    cols = ["method", "goal", "args", "sparsity", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp", "plain_std_pp",
             "val_before", "val_after_raw", "val_after_bn", "recovered"]
     bn = beyond.loc[beyond["bn_recalibration"] > 0] if len(beyond) else beyond
     if bn.empty:
@@ -104,19 +109,23 @@ def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame, spread_from: p
     pairs = paired(bn, base.drop(columns=list(_PRUNE), errors="ignore"), ("setting", "bn_recalibration"),
                    suffixes=("_bn", "_plain"))
     rows = []
-    for (method, goal, args), g in pairs.groupby(["method_bn", "goal_sparsity_bn", "method_args_bn"], sort=False):
+    # one row per configuration: two configurations may share method, goal and hyper-parameters and differ in a setting
+    # field (STR's picks differ in weight decay only)
+    for (_, method, goal, args), g in pairs.groupby(["config_id_bn", "method_bn", "goal_sparsity_bn",
+                                                     "method_args_bn"], sort=False):
         before, raw, after = (g[k].mean() * 100 for k in _PRUNE)
         drop = before - raw
         plain = (spread_from.loc[spread_from["config_id"].isin(set(g["config_id_plain"])), "top1"]
                  if spread_from is not None and len(spread_from) else pd.Series(dtype=float))
-        rows.append(dict(method=method, goal=goal, args=args, seeds=len(g), top1_plain=g["top1_plain"].mean() * 100,
+        rows.append(dict(method=method, goal=goal, args=args, sparsity=g["sparsity_prunable_bn"].mean(), seeds=len(g),
+                         top1_plain=g["top1_plain"].mean() * 100,
                          top1_bn=g["top1_bn"].mean() * 100,
                          gain_pp=(g["top1_bn"].mean() - g["top1_plain"].mean()) * 100,
                          spread_pp=max(g["top1_bn"].max() - g["top1_bn"].min(),
                                        g["top1_plain"].max() - g["top1_plain"].min()) * 100,
                          plain_std_pp=plain.std() * 100 if len(plain) > 1 else float("nan"),
                          val_before=before, val_after_raw=raw, val_after_bn=after,
-                         recovered=(after - raw) / drop if drop > 0 else None))
+                         recovered=(after - raw) / drop if drop >= MIN_DROP_PP else None))
     return pd.DataFrame(rows, columns=cols)
 
 

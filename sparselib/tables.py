@@ -355,16 +355,20 @@ def allocation_html(table: pd.DataFrame) -> str:
 def recalibration_html(table: pd.DataFrame, label=None) -> str:
     """:func:`sparselib.beyond.recalibration_table`: accuracy at the final prune and at the end, with and without
     BatchNorm recalibration, and the seed spread of the configuration without it (the main study's standard
-    deviation over its seeds, "—" where unknown).  ``label(method, goal, args)`` names a configuration (default:
-    method and goal)."""
-    label = label or (lambda m, g, a: f"{method_label(m)} {g * 100:g} %")
+    deviation over its seeds); "—" where a value is unknown or nothing was recalibrated.  ``label(method, goal,
+    args, reached)`` names a configuration (default: method and goal)."""
+    label = label or (lambda m, g, a, reached=None: f"{method_label(m)} {g * 100:g} %")
+
+    def pct(x) -> str:
+        return "—" if x is None or pd.isna(x) else f"{x:.2f}"
+
     rows = []
     for r in table.itertuples():
         rec = "—" if r.recovered is None or pd.isna(r.recovered) else f"{100 * r.recovered:.0f} %"
-        std = getattr(r, "plain_std_pp", float("nan"))
-        std = "—" if pd.isna(std) else f"{std:.2f}"
-        rows.append(f"<tr><th>{_esc(label(r.method, r.goal, r.args))}</th><td>{r.seeds}</td>"
-                    f"<td>{r.val_before:.2f}</td><td>{r.val_after_raw:.2f}</td><td>{r.val_after_bn:.2f}</td>"
+        std = pct(getattr(r, "plain_std_pp", None))
+        rows.append(f"<tr><th>{_esc(label(r.method, r.goal, r.args, getattr(r, 'sparsity', None)))}</th>"
+                    f"<td>{r.seeds}</td><td>{pct(r.val_before)}</td><td>{pct(r.val_after_raw)}</td>"
+                    f"<td>{pct(r.val_after_bn)}</td>"
                     f"<td>{rec}</td><td>{r.top1_plain:.2f}</td><td>{r.top1_bn:.2f}</td><td>{r.gain_pp:+.2f}</td>"
                     f"<td>{std}</td></tr>")
     return _table("<tr><th rowspan='2'>configuration</th><th rowspan='2'>seeds</th><th colspan='4'>validation at the "

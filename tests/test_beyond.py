@@ -66,6 +66,19 @@ def test_recalibration_table_by_hand():
     assert recalibration_table(pd.DataFrame(base_all[:3]), pd.DataFrame(bn))["plain_std_pp"].isna().all()
 
 
+def test_recalibration_table_has_a_row_per_configuration_even_where_only_a_setting_field_differs():
+    # STR's picks differ in weight decay only: two configurations with the same method, goal and hyper-parameters
+    strs = [dict(method="str", weight_decay=w, method_args={"s_initial": -3.0}) for w in (3e-3, 5e-3)]
+    bn = [run_row(top1=t, sparsity=sp, setting="b", seed=0, bn_recalibration=512, **c)
+          | _pruned(0.8, float("nan"), 0.8) for c, t, sp in zip(strs, (0.86, 0.80), (0.93, 0.97))]
+    base = [run_row(top1=t, sparsity=sp, setting="main", seed=0, **c)
+            for c, t, sp in zip(strs, (0.85, 0.81), (0.93, 0.97))]
+    t = recalibration_table(pd.DataFrame(base), pd.DataFrame(bn))
+    assert list(t["seeds"]) == [1, 1] and list(t["top1_plain"]) == pytest.approx([85.0, 81.0])
+    assert list(t["sparsity"]) == pytest.approx([0.93, 0.97]) and list(t["gain_pp"]) == pytest.approx([1.0, -1.0])
+    assert t["val_after_raw"].isna().all() and t["recovered"].isna().all()  # nothing recalibrated: no drop to recover
+
+
 def test_method_rows_select_each_study_by_its_own_rule():
     base = pd.DataFrame([run_row(top1=0.8, sparsity=0.9, setting="main", seed=s, **IMP) for s in (0, 1)])
     rig = dict(method="rigl", goal_sparsity=0.9)
@@ -94,6 +107,8 @@ def test_the_beyond_figures_draw_hand_tables():
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["GMP at 90 %", "GMP at 95 %"]
     assert list(fig.layout.xaxis.ticktext) == ["l0", "l1", "l2"]
     assert config_label("imp", 0.9, '{"n_phases": 1, "schedule": "llr"}') == "IMP 90 % (LLR, 1 phase)"
+    assert config_label("cs", 0.0, "{}", 0.94712) == "CS, 94.7 % reached"  # no goal: the sparsity reached
+    assert config_label("imp", 0.9, "{}", 0.9) == "IMP 90 %"
     rec = pd.DataFrame([dict(method="gmp", goal=0.95, args="{}", val_before=90.0, val_after_raw=80.0,
                              val_after_bn=85.0)])
     assert [list(t.y) for t in recalibration_figure(rec).data] == [[90.0], [80.0], [85.0]]
@@ -113,3 +128,5 @@ def test_the_beyond_tables_render_hand_tables():
         "<td>—</td>" in recalibration_html(rec)  # no main-study spread given
     rec["plain_std_pp"] = 0.456
     assert "<td>+0.50</td><td>0.46</td></tr>" in recalibration_html(rec)
+    rec["val_after_raw"], rec["recovered"] = float("nan"), None  # nothing recalibrated
+    assert "<td>90.00</td><td>—</td><td>81.00</td><td>—</td>" in recalibration_html(rec)

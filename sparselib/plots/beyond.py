@@ -80,19 +80,22 @@ def allocation_layers_figure(layers: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def config_label(method: str, goal: float, args) -> str:
+def config_label(method: str, goal: float, args, reached: float | None = None) -> str:
     """A short name of a configuration: method, goal and, for a method that retrains in phases, its schedule and
-    number of phases (e.g. "IMP 90 % (LLR, 1 phase)")."""
+    number of phases (e.g. "IMP 90 % (LLR, 1 phase)"); a method without a goal (its sparsity is implicit) by the
+    sparsity it ``reached`` (e.g. "CS, 94.7 % reached")."""
     a = json.loads(args) if isinstance(args, str) else dict(args)
     extra = (f" ({a['schedule'].upper()}, {a['n_phases']} phase{'s' if a['n_phases'] != 1 else ''})"
              if "schedule" in a and "n_phases" in a else "")
+    if not goal and reached is not None and not pd.isna(reached):
+        return f"{method_label(method)}, {reached * 100:.1f} % reached{extra}"
     return f"{method_label(method)} {goal * 100:g} %{extra}"
 
 
 def recalibration_figure(table: pd.DataFrame) -> go.Figure:
     """``table`` from :func:`sparselib.beyond.recalibration_table`: per configuration, validation accuracy right
     before its final prune, right after it with the stale BatchNorm statistics, and after recalibrating them."""
-    labels = [config_label(r.method, r.goal, r.args) for r in table.itertuples()]
+    labels = [config_label(r.method, r.goal, r.args, getattr(r, "sparsity", None)) for r in table.itertuples()]
     fig = go.Figure()
     for col, name, color in (("val_before", "before the prune", "#888888"),
                              ("val_after_raw", "right after, stale BatchNorm statistics", "#CC6677"),
