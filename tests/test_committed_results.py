@@ -126,3 +126,72 @@ def test_the_budget_paragraph_in_plain_words_says_what_the_runs_say():
     for sentence, holds in claims.items():
         assert sentence in text, f"the paragraph no longer says {sentence!r}: update this test with it"
         assert holds, f"the results page's budget paragraph says {sentence!r}, which the committed runs contradict"
+
+
+def test_the_beyond_paragraph_in_plain_words_says_what_the_runs_say():
+    """Each statement of the hand-written paragraph on the beyond page, checked on the committed runs."""
+    import re
+
+    from sparselib.beyond import allocation_runs, allocation_table, layer_sparsity, method_rows, nearly_emptied, \
+        recalibration_table
+    from sparselib.methods import get_method, ordered_methods
+
+    if "fmnist-beyond" not in DEFAULT_STUDY or STUDY.name != "fmnist":
+        pytest.skip("the paragraph is about fmnist's beyond study")
+    page = (REPO / "book" / "beyond.md").read_text()
+    text = " ".join(page[page.index("**In plain words**"):page.index("## BatchNorm recalibration")].split())
+    beyond_preset = PRESETS["fmnist-beyond"]
+    base = collect_runs(REPO / "results" / STUDY.name)
+    beyond = collect_runs(REPO / "results" / "fmnist-beyond")
+    same = base.loc[base["seed"].isin(beyond_preset.seeds)]
+    rec = recalibration_table(same, beyond, base)
+    at = allocation_table(allocation_runs(same, beyond)).set_index(["method", "goal", "allocation"])
+    empty = nearly_emptied(layer_sparsity(allocation_runs(same, beyond)))
+    against = [c.name for c in ordered_methods() if c.fits_budget and c.name in set(base["method"]) - {"dense"}]
+    rigl = method_rows(base, beyond, "rigl", against, STUDY.sparsities).set_index(["method", "goal"])
+
+    def gain(method, goal):
+        r = rec.loc[(rec["method"] == method) & (rec["goal"] == goal)]
+        assert len(r) == 1, f"{len(r)} recalibrated configurations of {method} at {goal}"
+        return float(r["gain_pp"].iloc[0])
+
+    def top1(method, goal, allocation):
+        return float(at.loc[(method, goal, allocation), "top1_mean"])
+
+    imp = rec.loc[rec["method"] == "imp"]
+    claims = {
+        "All on one seed": tuple(beyond_preset.seeds) == (0,),
+        "no final accuracy of theirs moves by more than 0.1 points":
+            rec.loc[rec["method"].isin(["imp", "gmp"]), "gain_pp"].abs().max() <= 0.1,
+        "takes validation accuracy to chance at every goal":
+            set(imp["goal"]) == set(STUDY.sparsities) and (imp["val_after_raw"] <= 10.5).all(),
+        "recalibrating alone brings back less than half of what it lost": (imp["recovered"] < 0.5).all(),
+        "GSM and LC, which the paper calls pruning-stable":
+            all(get_method(m).pruning_stable for m in ("gsm", "lc")),
+        "lifts GSM at 95 and 98 % and LC at 90 and 95 % by more than 20 points each":
+            all(gain(m, g) > 20 for m, g in (("gsm", 0.95), ("gsm", 0.98), ("lc", 0.9), ("lc", 0.95))),
+        "DNW, DPF, STR and DST never compute with the weights they drop, so there is nothing to recalibrate":
+            rec.loc[rec["method"].isin(["dnw", "dpf", "str", "dst"]), "val_after_raw"].isna().all()
+            and set(rec["method"]) >= {"dnw", "dpf", "str", "dst"},
+        "uniform allocation is the least accurate for IMP and GMP at every goal and collapses at 98 %":
+            all(top1(m, g, "uniform") == min(top1(m, g, a) for a in ("global", "uniform", "erk", "lamp"))
+                for m in ("imp", "gmp") for g in STUDY.sparsities)
+            and all(top1(m, 0.98, "uniform") < 50 for m in ("imp", "gmp")),
+        "ERK and LAMP stay within a point of global allocation at 90 and 95 %":
+            all(abs(top1(m, g, a) - top1(m, g, "global")) <= 1.0 for m in ("imp", "gmp") for g in (0.9, 0.95)
+                for a in ("erk", "lamp")),
+        "ERK gives a higher theoretical speedup than global at every goal":
+            all(at.loc[(m, g, "erk"), "speedup_mean"] > at.loc[(m, g, "global"), "speedup_mean"]
+                for m in ("imp", "gmp") for g in STUDY.sparsities),
+        "At 98 % global allocation prunes several of the last stage's convolutions above 99 %":
+            len(empty) > 1 and (empty["goal"] == 0.98).all()
+            and all(re.match(r"layer3\.", n) for n in empty["layer"]),
+        "is ahead of IMP, BIMP, GMP, DPF, GSM, LC and DNW at every goal and behind CS at every goal":
+            all(rigl.loc[("rigl", g), "found"] for g in STUDY.sparsities)
+            and all(not rigl.loc[(m, g), "found"] or rigl.loc[("rigl", g), "top1_mean"] > rigl.loc[(m, g), "top1_mean"]
+                    for m in ("imp", "bimp", "gmp", "dpf", "gsm", "lc", "dnw") for g in STUDY.sparsities)
+            and all(rigl.loc[("rigl", g), "top1_mean"] < rigl.loc[("cs", g), "top1_mean"] for g in STUDY.sparsities),
+    }
+    for sentence, holds in claims.items():
+        assert sentence in text, f"the paragraph no longer says {sentence!r}: update this test with it"
+        assert holds, f"the beyond page's paragraph says {sentence!r}, which the committed runs contradict"
