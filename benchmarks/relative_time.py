@@ -7,9 +7,9 @@ are measured in every pairing of these conditions: *quiet* (nothing else running
 — the same training loop, endlessly — pinned to the other core) and *same core shared* (the competitor pinned to core
 0 too, as when a machine runs more processes than it has cores).  Every (run, condition) is measured ``--rounds``
 times, the rounds interleaved (round 1 of everything, then round 2, ...) so that a slow spell of the machine spreads
-over all of them, and each figure is the median over rounds; the spread over rounds ((max - min) / median) is printed
-as the measurement's own noise.  For each pairing it prints method / dense on both clocks, and how far each ratio moves
-from the quiet/quiet one.  sparselib's relative-time column uses CPU time for runs on one CPU thread
+over all of them, and each figure is the median over rounds; the spread over rounds ((max - min) / median) is
+printed as the measurement's own noise.  For each pairing it prints method / dense on both clocks, and how far each
+ratio moves from the quiet/quiet one.  sparselib's relative-time column uses CPU time for runs on one CPU thread
 (sparselib.timing.time_basis).
 
     .venv/bin/python benchmarks/relative_time.py --preset fmnist --method cs [--steps 60] [--rounds 3]
@@ -20,6 +20,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,12 +86,6 @@ def timed(a, method: str, condition: str) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="fmnist")
@@ -115,7 +110,7 @@ def main() -> None:
     for _ in range(a.rounds):
         for k in keys:
             samples[k].append(timed(a, *k))
-    t = {k: {c: _median([x[c] for x in v]) for c in ("wall", "cpu")} for k, v in samples.items()}
+    t = {k: {c: statistics.median(x[c] for x in v) for c in ("wall", "cpu")} for k, v in samples.items()}
     noise = {c: max((max(x[c] for x in v) - min(x[c] for x in v)) / t[k][c] for k, v in samples.items())
              for c in ("wall", "cpu")}
     print(f"preset {a.preset}: {a.method} vs dense, {a.steps} steps each, one torch thread, pinned to core 0, "

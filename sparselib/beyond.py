@@ -97,10 +97,10 @@ def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame, spread_from: p
     final prune (validation, %): the accuracy right before it (``val_before``), right after it with the stale
     statistics (``val_after_raw``) and after recalibrating them (``val_after_bn``), and the share of that immediate
     drop the recalibration recovers (``recovered`` = (after_bn − after_raw) / (before − after_raw); None when it
-    dropped by less than :data:`MIN_DROP_PP`).  ``val_after_raw`` is NaN where the final prune changed nothing the forward pass uses (DNW,
-    DPF, STR, DST compute with the pruned weights all along): nothing was recalibrated there."""
-    cols = ["method", "goal", "args", "sparsity", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp", "plain_std_pp",
-            "val_before", "val_after_raw", "val_after_bn", "recovered"]
+    dropped by less than :data:`MIN_DROP_PP`).  ``val_after_raw`` is NaN where the final prune changed nothing the
+    forward pass uses (DNW, DPF, STR, DST compute with the pruned weights all along): nothing was recalibrated."""
+    cols = ["method", "goal", "args", "sparsity", "seeds", "top1_plain", "top1_bn", "gain_pp", "spread_pp",
+            "plain_std_pp", "val_before", "val_after_raw", "val_after_bn", "recovered"]
     bn = beyond.loc[beyond["bn_recalibration"] > 0] if len(beyond) else beyond
     if bn.empty:
         return pd.DataFrame(columns=cols)
@@ -109,15 +109,15 @@ def recalibration_table(base: pd.DataFrame, beyond: pd.DataFrame, spread_from: p
     pairs = paired(bn, base.drop(columns=list(_PRUNE), errors="ignore"), ("setting", "bn_recalibration"),
                    suffixes=("_bn", "_plain"))
     rows = []
-    # one row per configuration: two configurations may share method, goal and hyper-parameters and differ in a setting
-    # field (STR's picks differ in weight decay only)
-    for (_, method, goal, args), g in pairs.groupby(["config_id_bn", "method_bn", "goal_sparsity_bn",
-                                                     "method_args_bn"], sort=False):
+    # one row per configuration (not per method, goal and hyper-parameters: STR's picks differ in weight decay only)
+    for _, g in pairs.groupby("config_id_bn", sort=False):
+        first = g.iloc[0]
         before, raw, after = (g[k].mean() * 100 for k in _PRUNE)
         drop = before - raw
         plain = (spread_from.loc[spread_from["config_id"].isin(set(g["config_id_plain"])), "top1"]
                  if spread_from is not None and len(spread_from) else pd.Series(dtype=float))
-        rows.append(dict(method=method, goal=goal, args=args, sparsity=g["sparsity_prunable_bn"].mean(), seeds=len(g),
+        rows.append(dict(method=first["method_bn"], goal=first["goal_sparsity_bn"], args=first["method_args_bn"],
+                         sparsity=g["sparsity_prunable_bn"].mean(), seeds=len(g),
                          top1_plain=g["top1_plain"].mean() * 100,
                          top1_bn=g["top1_bn"].mean() * 100,
                          gain_pp=(g["top1_bn"].mean() - g["top1_plain"].mean()) * 100,

@@ -89,6 +89,12 @@ def study_picks(runs: pd.DataFrame, preset: Any, fixed: Sequence[str]) -> list[P
     return picks(select_cells(runs.loc[~runs["method"].isin(over_budget)], preset.sparsities), runs, fixed)
 
 
+def own_picks(runs: pd.DataFrame, preset: Any, methods: Sequence[str]) -> list[Pick]:
+    """The configurations a full study's Table 1 picked for ``methods`` at each goal (:func:`study_picks` without
+    the two best other pruning-stable methods it adds)."""
+    return [p for p in study_picks(runs, preset, methods) if p.method in methods]
+
+
 def picks_literal(chosen: Sequence[Pick]) -> str:
     """``chosen`` as the Python literal that ``sparselib/presets.py`` freezes (one pick per line)."""
     return "\n".join(f"    Pick({p.method!r}, {p.goal!r}, {p.args!r}, {p.overrides!r})," for p in chosen)

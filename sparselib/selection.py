@@ -55,7 +55,8 @@ def select_cells(runs: pd.DataFrame, goals: Iterable[float], *, by: Sequence[str
 
     ``runs`` is the tidy table of :func:`sparselib.results.collect_runs` (one setting).  Methods in ``exclude`` (the
     dense baseline) are left out.  Ties in validation accuracy go to the smaller ``config_id``, so the choice never
-    looks at the test set.  Rows follow ``order`` (method names; default: the registry's study order), then the methods it does not name, by name; within a method, by goal.
+    looks at the test set.  Rows follow ``order`` (method names; default: the registry's study order), then the
+    methods it does not name, by name; within a method, by goal.
     """
     goals = [float(x) for x in goals]
     by = list(by)
@@ -95,7 +96,7 @@ def select_cells(runs: pd.DataFrame, goals: Iterable[float], *, by: Sequence[str
         # methods the order does not name follow it, by name, each with its goals together
         extra = sorted({m for m in out["method"] if m not in rank}, key=str)
         rank.update({m: len(rank) + i for i, m in enumerate(extra)})
-        out = out.assign(_r=out["method"].map(lambda m: rank.get(m, len(rank)))) \
+        out = out.assign(_r=out["method"].map(rank)) \
             .sort_values(["_r", *[b for b in by if b != "method"], "goal"], kind="stable").drop(columns="_r")
     for c in CELL_COLUMNS:
         if c not in out:

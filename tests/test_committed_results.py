@@ -62,8 +62,7 @@ def test_the_budget_study_reruns_what_the_full_study_picked():
 def test_the_beyond_study_recalibrates_what_the_full_study_picked():
     from sparselib.presets import _RECAL_ONLY, _RECAL_PICKS
 
-    got = [p for p in budget.study_picks(collect_runs(REPO / "results" / STUDY.name), STUDY, _RECAL_ONLY)
-           if p.method in _RECAL_ONLY]
+    got = budget.own_picks(collect_runs(REPO / "results" / STUDY.name), STUDY, _RECAL_ONLY)
     assert list(_RECAL_PICKS) == got, (
         "the committed full study picks other configurations than _RECAL_PICKS in sparselib/presets.py freezes; "
         "replace it with the output of `python tools/budget_picks.py --recal` (and re-make fmnist-beyond's "
@@ -153,8 +152,9 @@ def test_the_beyond_paragraph_in_plain_words_says_what_the_runs_say():
     beyond = collect_runs(REPO / "results" / "fmnist-beyond")
     same = base.loc[base["seed"].isin(beyond_preset.seeds)]
     rec = recalibration_table(same, beyond, base)
-    at = allocation_table(allocation_runs(same, beyond)).set_index(["method", "goal", "allocation"])
-    empty = nearly_emptied(layer_sparsity(allocation_runs(same, beyond)))
+    alloc = allocation_runs(same, beyond)
+    at = allocation_table(alloc).set_index(["method", "goal", "allocation"])
+    empty = nearly_emptied(layer_sparsity(alloc))
     against = [c.name for c in ordered_methods() if c.fits_budget and c.name in set(base["method"]) - {"dense"}]
     rigl = method_rows(base, beyond, "rigl", against, STUDY.sparsities).set_index(["method", "goal"])
 

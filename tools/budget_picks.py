@@ -6,7 +6,7 @@ that `_FMNIST_PICKS` in sparselib/presets.py freezes; with --recal, the other pr
 import sys
 from pathlib import Path
 
-from sparselib.budget import picks_literal, study_picks
+from sparselib.budget import own_picks, picks_literal, study_picks
 from sparselib.presets import _RECAL_ONLY, BUDGET_FIXED, get_preset
 from sparselib.results import REPO, collect_runs
 
@@ -15,6 +15,5 @@ recal = "--recal" in args
 args = [a for a in args if a != "--recal"]
 preset = get_preset("fmnist")
 folder = Path(args[0]) if args else REPO / "results" / preset.name
-fixed = _RECAL_ONLY if recal else BUDGET_FIXED
-chosen = study_picks(collect_runs(folder), preset, fixed)
-print(picks_literal([p for p in chosen if p.method in fixed] if recal else chosen))
+runs = collect_runs(folder)
+print(picks_literal(own_picks(runs, preset, _RECAL_ONLY) if recal else study_picks(runs, preset, BUDGET_FIXED)))
