@@ -1,15 +1,17 @@
 """The study's throughput, before and after: a fixed sample of runs made the way the ``mini`` study was made (the
 code at ``--baseline``, fp32 with the contiguous layout) and the way this checkout makes them (``--new-set``,
-default channels_last: what benchmarks/cpu_speed.py found fastest on this project's 2-core CPU machines), in one
-invocation, at the same protocol (the same model, data, epochs and methods).
+default bf16 + channels_last: what benchmarks/cpu_speed.py found fastest on this project's 2-core CPU machines, and
+what the fmnist preset uses), in one invocation, at the same protocol (the same model, data, epochs and methods).
+``--split`` adds a third way, this checkout in fp32 with the contiguous layout: what the code alone changed (how a
+sweep hands out runs, what a run evaluates), apart from the training step's precision and layout.
 
 The sample is dense, IMP (one-shot, LLR), GMP and CS at 90 % (CS: its penalty), seed 0, ``--epochs`` epochs, made by
 a 2-worker local Dask sweep (one torch thread per worker, the default on 2 cores) into a fresh results folder, so
 every run trains and every fixed cost counts: cluster and worker start, dataset load, model build, evaluation,
 checkpoints.  The baseline code runs from a temporary git worktree of ``--baseline`` with the same virtual
-environment.  The two configurations alternate ``--rounds`` times; the figure is runs per hour over all rounds.
+environment.  The configurations alternate ``--rounds`` times; the figure is runs per hour over all rounds.
 
-    .venv/bin/python benchmarks/study_throughput.py [--baseline 289d9d3] [--epochs 4] [--rounds 2]
+    .venv/bin/python benchmarks/study_throughput.py [--baseline 289d9d3] [--epochs 4] [--rounds 2] [--split]
 """
 from __future__ import annotations
 
@@ -71,10 +73,11 @@ def timed_sample(tree: Path, epochs: int, overrides: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline", default="289d9d3", help="git revision of the code as the mini study was made")
-    ap.add_argument("--new-set", default='{"channels_last": true}',
+    ap.add_argument("--new-set", default='{"channels_last": true, "precision": "bf16"}',
                     help="setting fields of the new configuration, as JSON")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--split", action="store_true", help="also this checkout in fp32, contiguous")
     a = ap.parse_args()
     new = json.loads(a.new_set)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +85,10 @@ def main() -> None:
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old_tree), a.baseline],
                        check=True, capture_output=True)
         try:
-            totals = {"before": [0, 0.0], "after": [0, 0.0]}
+            ways = [("before", old_tree, {})] + ([("code", REPO, {})] if a.split else []) + [("after", REPO, new)]
+            totals = {name: [0, 0.0] for name, _, _ in ways}
             for r in range(a.rounds):
-                for name, tree, overrides in (("before", old_tree, {}), ("after", REPO, new)):
+                for name, tree, overrides in ways:
                     res = timed_sample(tree, a.epochs, overrides)
                     totals[name][0] += res["runs"]
                     totals[name][1] += res["seconds"]
@@ -96,6 +100,9 @@ def main() -> None:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old_tree)],
                            capture_output=True)
     rate = {k: 3600 * n / s for k, (n, s) in totals.items()}
+    if "code" in rate:
+        print(f"code alone (this checkout, fp32, contiguous): {rate['code']:.1f} runs/h; ratio "
+              f"{rate['code'] / rate['before']:.2f}x")
     print(f"before ({a.baseline}, fp32, contiguous): {rate['before']:.1f} runs/h; after (this checkout, "
           f"{new}): {rate['after']:.1f} runs/h; ratio {rate['after'] / rate['before']:.2f}x "
           f"(sample of {a.epochs}-epoch runs, 2 workers x 1 thread, {os.cpu_count()} cores)")

@@ -3,8 +3,8 @@
 * :func:`plan` lists a study's runs with their state (finished, failed, partial, missing) and adds the dense runs that
   IMP-style methods start from, ordered before the runs that need them.
 * :func:`sweep` executes what is missing: on a Dask ``LocalCluster`` sized to the machine, on any running Dask
-  cluster (``scheduler=ADDRESS``), or in this process (``workers=0``).  A run that needs a dense run is scheduled
-  after it (a Dask dependency) and every run that needs the same dense run shares it.
+  cluster (``scheduler=ADDRESS``), or in this process (``workers=0``).  A run that needs a dense run is submitted
+  when that dense run has ended, to whichever worker is free, and every run that needs the same dense run shares it.
 * A failing run (exception, NaN loss, a worker that dies more often than Dask allows) gets ``failed.json`` with its
   traceback in its folder, the sweep goes on, and the report lists it; sweeping again retries failed and missing
   runs only.  A worker killed mid-run is replaced by Dask's nanny and the run resumes from its last checkpoint.
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 import math
 import os
@@ -441,8 +442,47 @@ def _client(scheduler, workers, resources, connect_timeout):
     return Client(cluster), cluster, resources if resources is not None else worker_resources
 
 
+class Dispatch:
+    """Which runs of a sweep start next, and with which dense outcome: a run that starts from a dense run of the
+    sweep becomes ready when that run has ended (``ended``) and gets its outcome; ready runs start in the order
+    dense runs that others start from, then runs whose dense run has ended, then the rest (each group in plan
+    order); at most ``slots`` runs are out at once (``take`` hands out runs, ``ended`` takes one back)."""
+
+    def __init__(self, todo: list[PlannedRun], slots: float = math.inf):
+        self.slots, self.out = slots, 0
+        in_sweep = {r.cfg.run_id for r in todo}
+        self.order = {r.cfg.run_id: i for i, r in enumerate(todo)}
+        self.waiting: dict[str, list[PlannedRun]] = {}  # dense run id -> the runs of this sweep that start from it
+        for r in todo:
+            if r.needs in in_sweep:
+                self.waiting.setdefault(r.needs, []).append(r)
+        self.ready = [(0 if r.cfg.run_id in self.waiting else 2, i, r, ())
+                      for i, r in enumerate(todo) if r.needs not in in_sweep]
+        heapq.heapify(self.ready)
+
+    def take(self) -> list[tuple[PlannedRun, tuple[dict[str, Any], ...]]]:
+        """The runs to start now, each with the outcomes of the runs it needs."""
+        runs = []
+        while self.ready and self.out < self.slots:
+            _, _, r, needs = heapq.heappop(self.ready)
+            runs.append((r, needs))
+            self.out += 1
+        return runs
+
+    def ended(self, run_id: str, outcome: dict[str, Any]) -> None:
+        """A run handed out by ``take`` has ended with ``outcome``: the runs that start from it become ready."""
+        self.out -= 1
+        for r in self.waiting.pop(run_id, []):
+            heapq.heappush(self.ready, (1, self.order[r.cfg.run_id], r, (outcome,)))
+
+
 def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout, report,
                 progress, log, name) -> None:
+    """Runs go to the cluster as :class:`Dispatch` makes them ready.  On a local cluster no more runs are out than
+    it has worker threads, so each one goes to a free worker: given every run at once, Dask assigns runs to workers
+    by duration estimates it does not have (half a second until one of a kind has ended), and runs queued behind a
+    running one while another worker sat idle (benchmarks/study_throughput.py).  On a cluster given by
+    ``scheduler`` every ready run is submitted at once, so that an adaptive cluster sees them all and scales."""
     from distributed import as_completed
 
     client, cluster, resources = _client(scheduler, workers, resources, connect_timeout)
@@ -450,23 +490,25 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
         n = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
         runtime = dataclasses.replace(runtime, num_threads=max(1, (os.cpu_count() or 1) // n))
     runtime = dataclasses.replace(runtime, progress=False)
-    futures: dict[str, Any] = {}
-    needed = {r.needs for r in todo}  # dense runs others start from: ahead in the queue
+    dispatch = Dispatch(todo, _local_slots(client) if cluster is not None else math.inf)
+    futures: dict[str, tuple[Any, PlannedRun]] = {}  # future key -> (future, its run), until it ends
+    running = as_completed()
+
+    def submit_ready() -> None:
+        for r, needs in dispatch.take():
+            fut = client.submit(execute, r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *needs, pure=False,
+                                key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources)
+            futures[fut.key] = (fut, r)
+            running.add(fut)
+
     bar = _Bar(len(todo), progress, name)
     try:
-        for r in todo:
-            deps = [futures[r.needs]] if r.needs in futures else []
-            futures[r.cfg.run_id] = client.submit(
-                execute, r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *deps, pure=False,
-                key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources,
-                priority=1 if r.cfg.run_id in needed else 0)
-        by_future = {f.key: rid for rid, f in futures.items()}
-        planned = {r.cfg.run_id: r for r in todo}
-        for fut in as_completed(list(futures.values())):
+        submit_ready()
+        for fut in running:
+            _, r = futures.pop(fut.key)
             try:
                 out = fut.result()
             except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: the run's worker died too often
-                r = planned[by_future[fut.key]]
                 folder = run_folder(r.cfg, runtime)
                 folder.path.mkdir(parents=True, exist_ok=True)
                 folder.record_failure(e)
@@ -476,10 +518,18 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
             bar.update(out)
             if out["status"] in ("failed", "diverged") and not progress:
                 log(f"run {out['setting']}/{out['run_id']} ({out['method']}) {out['status']}: {out['error']}")
+            dispatch.ended(r.cfg.run_id, out)
+            submit_ready()
     finally:
         bar.close()
-        for f in futures.values():
+        for f, _ in futures.values():
             f.cancel()
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _local_slots(client) -> int:
+    """How many runs a local cluster trains at once: its workers' threads."""
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    return max(1, sum(w.get("nthreads", 1) for w in info.values()))

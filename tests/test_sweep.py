@@ -14,7 +14,8 @@ from sparselib.presets import get_preset
 from sparselib.runner import RunBusy, run, run_dir
 from sparselib.results import collect_runs, diverged_runs
 from sparselib.storage import RunFolder, load_torch
-from sparselib.sweep import SweepError, audit, estimate_seconds, execute, format_seconds, plan, sweep
+from sparselib.sweep import (Dispatch, PlannedRun, SweepError, audit, estimate_seconds, execute, format_seconds, plan,
+                             sweep)
 
 SMOKE = get_preset("smoke")
 REPO = Path(__file__).resolve().parents[1]
@@ -140,15 +141,50 @@ def test_the_run_table_counts_each_configurations_diverged_seeds(tmp_path):
     assert len(runs) == 2  # no row for the diverged run
 
 
-def test_runs_needing_a_failed_or_diverged_dense_run_are_skipped_not_run(tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_runs_needing_a_failed_or_diverged_dense_run_are_skipped_not_run(tmp_path, workers):
     bad_dense = diverging(SMOKE.config("dense"))
     imp_plus = diverging(SMOKE.config("imp_plus", 0.9))  # starts from bad_dense
-    report = sweep([imp_plus], rt(tmp_path), workers=0, progress=False)
+    report = sweep([imp_plus], rt(tmp_path), workers=workers, progress=False)
     status = {o["run_id"]: o["status"] for o in report.outcomes}
     assert status == {bad_dense.run_id: "diverged", imp_plus.run_id: "skipped"}
     assert "SKIPPED" in report.summary()
     failed = {"run_id": "x", "status": "failed"}
     assert execute(SMOKE.config("imp_plus", 0.95).to_dict(), rt(tmp_path), False, None, failed)["status"] == "skipped"
+
+
+def planned(run_id, needs=None):
+    return PlannedRun(cfg=type("Cfg", (), {"run_id": run_id})(), status="missing", needs=needs, epochs=1)
+
+
+def ids(taken):
+    return [(r.cfg.run_id, [o["run_id"] for o in needs]) for r, needs in taken]
+
+
+def test_dispatch_starts_needed_dense_runs_first_dependents_when_their_dense_run_ends_and_fills_only_free_slots():
+    out = {k: {"run_id": k, "status": "done"} for k in ("d1", "d2", "i1", "i2", "i3", "g", "c")}
+    todo = [planned("d1"), planned("i1", "d1"), planned("g"), planned("d2"), planned("i3", "d2"), planned("c"),
+            planned("i2", "d1"), planned("e", "finished-elsewhere")]
+    d = Dispatch(todo, slots=2)
+    assert ids(d.take()) == [("d1", []), ("d2", [])] and d.take() == []  # both slots taken, by the needed dense runs
+    d.ended("d2", out["d2"])
+    taken = d.take()
+    assert ids(taken) == [("i3", ["d2"])] and taken[0][1][0] is out["d2"]  # its dense run's own outcome
+    d.ended("d1", out["d1"])
+    assert ids(d.take()) == [("i1", ["d1"])]  # one slot free: the ready dependents before the rest, in plan order
+    d.ended("i3", out["i3"])
+    assert ids(d.take()) == [("i2", ["d1"])]
+    for ended, starts in (("i1", [("g", [])]), ("i2", [("c", [])]), ("g", [("e", [])]), ("c", []), ("e", [])):
+        d.ended(ended, out.get(ended, {}))
+        assert ids(d.take()) == starts
+    assert d.out == 0 and not d.waiting and not d.ready
+
+
+def test_dispatch_without_a_slot_limit_hands_out_every_ready_run_at_once():
+    d = Dispatch([planned("g"), planned("d"), planned("i", "d"), planned("c")])
+    assert ids(d.take()) == [("d", []), ("g", []), ("c", [])]
+    d.ended("d", {"run_id": "d", "status": "failed"})
+    assert ids(d.take()) == [("i", ["d"])]  # a failed dense run's outcome too: the run then skips itself
 
 
 def test_a_dense_run_busy_in_another_sweep_is_waited_for_not_skipped(tmp_path):
