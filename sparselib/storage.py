@@ -82,8 +82,13 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         columns += [k for k in row if k not in columns]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    # the csv module quotes a field holding the line terminator "\n" but not one holding only "\r", which a reader
+    # takes for a line end: a row with such a field is written with every field quoted
+    quoted = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        bare_cr = any(isinstance(v, str) and "\r" in v and "\n" not in v for v in row.values())
+        (quoted if bare_cr else writer).writerow(row)
     atomic_write_bytes(path, buf.getvalue().encode())
 
 

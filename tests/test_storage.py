@@ -254,6 +254,9 @@ def test_csv_lines_end_in_a_bare_newline_and_false_and_line_breaks_in_text_come_
     rows = read_csv(p)
     assert rows == [{"epoch": 1, "ok": False, "note": "two\r\nlines"}, {"epoch": 2, "ok": True, "note": "x"}]
     assert rows[0]["ok"] is False and rows[1]["ok"] is True
+    write_csv(p, [{"epoch": 1, "note": "a\rb", "x": None}, {"epoch": 2, "note": "c"}])  # a bare carriage return
+    assert p.read_bytes() == b'epoch,note,x\n"1","a\rb",""\n2,c,\n'
+    assert read_csv(p) == [{"epoch": 1, "note": "a\rb", "x": None}, {"epoch": 2, "note": "c", "x": None}]
     p.write_text("flag\nfalse\nFALSE\nTrue\n")  # only Python's own spelling is a bool
     assert read_csv(p) == [{"flag": "false"}, {"flag": "FALSE"}, {"flag": True}]
 
