@@ -68,6 +68,15 @@ class Preset:
 
         return tuple(MethodGrid(cls.name, tuple(cls.smoke)) for cls in ordered_methods() if cls.family != "dense")
 
+    def seeds_of(self, method: str) -> tuple[int, ...]:
+        """The seeds ``method``'s runs are on: the seeds of its grids (ConfigError if they differ), else the
+        preset's."""
+        own = {g.seeds if g.seeds is not None else self.seeds for g in self.grids() if g.method == method}
+        if len(own) > 1:
+            raise ConfigError(f"method {method!r} runs on different seeds in different grids of preset {self.name!r}: "
+                              f"{sorted(own)}")
+        return own.pop() if own else self.seeds
+
     def method_defaults(self, method: str) -> dict[str, Any]:
         for grid in self.grids():
             if grid.method == method:

@@ -143,3 +143,24 @@ def test_the_beyond_preset_varies_one_thing_against_fmnist_runs():
     assert recal and all(c.bn_recalibration == 512 for c in recal)
     assert all(_as_fmnist(c, bn_recalibration=0) in ids for c in recal)  # the same run without recalibration
     assert {c.goal_sparsity for c in runs if c.method == "rigl"} == {0.9, 0.95, 0.98}
+    # RigL stands beside the main study's cells: on its seeds; the runs that vary a main-study run on the preset's
+    beyond = get_preset("fmnist-beyond")
+    assert {c.seed for c in runs if c.method == "rigl"} == set(fmnist.seeds) == set(beyond.seeds_of("rigl"))
+    assert {c.seed for c in runs if c.method != "rigl"} == set(beyond.seeds) == set(beyond.seeds_of("imp")) == {0}
+    assert sum(c.method == "rigl" for c in runs) == 3 * 2 * len(fmnist.seeds)  # goals x weight decays x seeds
+
+
+def test_a_grid_on_its_own_seeds_and_a_method_on_two_sets_of_seeds_is_refused():
+    import dataclasses
+
+    from sparselib.config import ConfigError
+    from sparselib.presets import MethodGrid
+
+    smoke = get_preset("smoke")
+    p = dataclasses.replace(smoke, seeds=(0,), methods=(MethodGrid("gmp", seeds=(3, 4)), MethodGrid("imp")))
+    assert sorted((c.method, c.seed) for c in p.configs()) == [
+        ("dense", 0), ("gmp", 3), ("gmp", 4), ("imp", 0)]
+    assert p.seeds_of("gmp") == (3, 4) and p.seeds_of("imp") == (0,) and p.seeds_of("dense") == (0,)
+    two = dataclasses.replace(p, methods=(MethodGrid("gmp", seeds=(3,)), MethodGrid("gmp")))
+    with pytest.raises(ConfigError, match="'gmp' runs on different seeds"):
+        two.seeds_of("gmp")
