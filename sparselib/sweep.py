@@ -29,6 +29,7 @@ from .config import RunConfig, Runtime
 from .resolve import resolve
 from .runner import RunBusy, check_writable, run_folder, run_or_skip
 from .storage import RunFolder
+from .timing import own_seconds
 from .train import TrainingDiverged
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "train.ipynb"
@@ -146,9 +147,11 @@ def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
                      fallback_epoch_seconds: float | None = None) -> tuple[float | None, str]:
     """Rough time left for ``p``'s unfinished runs and where the estimate comes from.
 
-    Seconds per epoch (training + evaluation) are taken from the finished runs of the plan, per method where that
-    method has finished runs, else their median over all methods, else ``fallback_epoch_seconds``; the sum is
-    divided by the number of workers.  ``(None, reason)`` when nothing is known yet.
+    Seconds per epoch (training + evaluation; CPU time for one-thread CPU runs, which whatever else ran beside them
+    does not stretch, see :func:`~sparselib.timing.own_seconds`) are taken from the finished runs of the plan, per
+    method where that method has finished runs, else their median over all methods, else
+    ``fallback_epoch_seconds``; the sum is divided by the number of workers.  ``(None, reason)`` when nothing is
+    known yet.
     """
     per_method: dict[str, list[float]] = {}
     for r in p.runs:
@@ -156,7 +159,7 @@ def estimate_seconds(p: Plan, runtime: Runtime, workers: int = 1,
             continue
         m = run_folder(r.cfg, runtime).read_metrics()
         if m.get("epochs"):
-            per_method.setdefault(r.cfg.method, []).append((m["wall_time_s"] + m.get("eval_time_s", 0.0)) / m["epochs"])
+            per_method.setdefault(r.cfg.method, []).append(own_seconds(m) / m["epochs"])
     todo = p.todo
     if not todo:
         return 0.0, "nothing left"

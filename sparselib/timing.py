@@ -89,3 +89,11 @@ def time_basis(metrics: dict) -> str:
     if device == "cpu" and metrics.get("threads") == 1 and metrics.get("train_cpu_s") is not None:
         return "cpu"
     return "wall"
+
+
+def own_seconds(metrics: dict) -> float:
+    """A run's training + evaluation seconds on the clock that measures its own work alone: CPU time for a CPU run
+    on one torch thread (what it took is then not stretched by whatever shared its core), else wall time."""
+    if time_basis(metrics) == "cpu" and metrics.get("eval_cpu_s") is not None:
+        return metrics["train_cpu_s"] + metrics["eval_cpu_s"]
+    return metrics["wall_time_s"] + (metrics.get("eval_time_s") or 0.0)

@@ -73,6 +73,11 @@ def test_time_estimate_uses_finished_runs_or_the_presets_figure(tmp_path):
     p = plan(configs, rt(tmp_path))
     left, source = estimate_seconds(p, rt(tmp_path))
     assert left == pytest.approx(4 * 3.0) and "1 finished" in source  # gmp: 4 epochs at dense's 3 s/epoch
+    # a one-thread CPU run: its CPU time (wall time stretched by a busy machine is not what a run costs)
+    (folder / "metrics.json").write_text(json.dumps({"wall_time_s": 10.0, "eval_time_s": 2.0, "epochs": 4,
+                                                     "device": "cpu", "threads": 1, "train_cpu_s": 5.0,
+                                                     "eval_cpu_s": 1.0}))
+    assert estimate_seconds(plan(configs, rt(tmp_path)), rt(tmp_path))[0] == pytest.approx(4 * 1.5)
     assert format_seconds(3725) == "1 h 02 min" and format_seconds(65) == "1 min 05 s"
 
 

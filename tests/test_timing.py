@@ -9,7 +9,7 @@ import torch
 
 import sparselib.timing as timing
 from sparselib.results import collect_runs
-from sparselib.timing import PhaseTime, Stopwatch, time_basis
+from sparselib.timing import PhaseTime, Stopwatch, own_seconds, time_basis
 
 
 def test_stopwatch_adds_wall_and_cpu_time_of_each_block(monkeypatch):
@@ -88,3 +88,12 @@ def test_a_run_with_a_tuned_weight_decay_is_timed_against_the_studys_dense_run_o
     assert df.at["g0", "relative_time"] == pytest.approx(55.0 / 50.0)
     assert df.at["g1", "relative_time"] == pytest.approx(54.0 / 45.0)
     assert math.isnan(df.at["x0", "relative_time"])
+
+
+def test_a_runs_own_seconds_are_cpu_time_on_one_cpu_thread_and_wall_time_otherwise():
+    m = {"wall_time_s": 10.0, "eval_time_s": 2.0, "train_cpu_s": 5.0, "eval_cpu_s": 1.0, "device": "cpu", "threads": 1}
+    assert own_seconds(m) == 6.0
+    assert own_seconds({**m, "threads": 2}) == 12.0  # two threads: CPU time counts both
+    assert own_seconds({**m, "device": "cuda:0", "train_device_s": 4.0}) == 12.0
+    assert own_seconds({**m, "eval_cpu_s": None}) == 12.0  # an older run without evaluation CPU time
+    assert own_seconds({"wall_time_s": 10.0, "eval_time_s": None}) == 10.0
