@@ -463,12 +463,13 @@ class Dispatch:
                       for i, r in enumerate(todo) if r.needs not in in_sweep]
         heapq.heapify(self.ready)
 
-    def take(self) -> list[tuple[PlannedRun, tuple[dict[str, Any], ...]]]:
-        """The runs to start now, each with the outcomes of the runs it needs."""
+    def take(self) -> list[tuple[PlannedRun, tuple[dict[str, Any], ...], int]]:
+        """The runs to start now, each with the outcomes of the runs it needs and its priority for a scheduler that
+        queues (higher first: 2 a dense run others start from, 1 a run whose dense run has ended, 0 the rest)."""
         runs = []
         while self.ready and self.out < self.slots:
-            _, _, r, needs = heapq.heappop(self.ready)
-            runs.append((r, needs))
+            group, _, r, needs = heapq.heappop(self.ready)
+            runs.append((r, needs, 2 - group))
             self.out += 1
         return runs
 
@@ -485,7 +486,9 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
     it has worker threads, so each one goes to a free worker: given every run at once, Dask assigns runs to workers
     by duration estimates it does not have (half a second until one of a kind has ended), and runs queued behind a
     running one while another worker sat idle (benchmarks/study_throughput.py).  On a cluster given by
-    ``scheduler`` every ready run is submitted at once, so that an adaptive cluster sees them all and scales."""
+    ``scheduler`` every ready run is submitted at once, so that an adaptive cluster sees them all and scales; the
+    priorities keep Dask's queue in :class:`Dispatch`'s order there (a run submitted later would otherwise queue
+    behind every run submitted before it)."""
     from distributed import as_completed
 
     client, cluster, resources = _client(scheduler, workers, resources, connect_timeout)
@@ -498,9 +501,10 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
     running = as_completed()
 
     def submit_ready() -> None:
-        for r, needs in dispatch.take():
+        for r, needs, priority in dispatch.take():
             fut = client.submit(execute, r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *needs, pure=False,
-                                key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources)
+                                key=f"{r.cfg.method}-{r.cfg.run_id}-{os.urandom(4).hex()}", resources=resources,
+                                priority=priority)
             futures[fut.key] = (fut, r)
             running.add(fut)
 

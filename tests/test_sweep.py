@@ -163,7 +163,7 @@ def planned(run_id, needs=None):
 
 
 def ids(taken):
-    return [(r.cfg.run_id, [o["run_id"] for o in needs]) for r, needs in taken]
+    return [(r.cfg.run_id, [o["run_id"] for o in needs]) for r, needs, _ in taken]
 
 
 def test_dispatch_starts_needed_dense_runs_first_dependents_when_their_dense_run_ends_and_fills_only_free_slots():
@@ -187,9 +187,13 @@ def test_dispatch_starts_needed_dense_runs_first_dependents_when_their_dense_run
 
 def test_dispatch_without_a_slot_limit_hands_out_every_ready_run_at_once():
     d = Dispatch([planned("g"), planned("d"), planned("i", "d"), planned("c")])
-    assert ids(d.take()) == [("d", []), ("g", []), ("c", [])]
+    taken = d.take()
+    assert ids(taken) == [("d", []), ("g", []), ("c", [])]
+    assert [p for _, _, p in taken] == [2, 0, 0]  # Dask's priorities: the needed dense run first
     d.ended("d", {"run_id": "d", "status": "failed"})
-    assert ids(d.take()) == [("i", ["d"])]  # a failed dense run's outcome too: the run then skips itself
+    taken = d.take()
+    assert ids(taken) == [("i", ["d"])]  # a failed dense run's outcome too: the run then skips itself
+    assert taken[0][2] == 1  # ahead of runs submitted before it and not started yet
 
 
 def test_a_dense_run_busy_in_another_sweep_is_waited_for_not_skipped(tmp_path):
