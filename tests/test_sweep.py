@@ -158,6 +158,22 @@ def test_runs_needing_a_failed_or_diverged_dense_run_are_skipped_not_run(tmp_pat
     assert execute(SMOKE.config("imp_plus", 0.95).to_dict(), rt(tmp_path), False, None, failed)["status"] == "skipped"
 
 
+def test_a_sweep_on_a_running_cluster_starts_each_run_after_the_dense_run_it_needs(tmp_path):
+    from distributed import LocalCluster
+
+    imp_plus, gmp = SMOKE.config("imp_plus", 0.9), SMOKE.config("gmp", 0.9)
+    dense = dense_config(imp_plus)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        report = sweep([imp_plus, gmp], rt(tmp_path, num_threads=1), scheduler=cluster.scheduler_address,
+                       progress=False)
+    status = {o["run_id"]: o["status"] for o in report.outcomes}
+    assert status == {dense.run_id: "done", imp_plus.run_id: "done", gmp.run_id: "done"}
+    order = [o["run_id"] for o in report.outcomes]
+    assert order.index(dense.run_id) < order.index(imp_plus.run_id)
+    started = RunFolder(run_dir(imp_plus, rt(tmp_path))).read_metrics()
+    assert started["reference_run_id"] == dense.run_id  # it started from that dense run's weights
+
+
 def planned(run_id, needs=None):
     return PlannedRun(cfg=type("Cfg", (), {"run_id": run_id})(), status="missing", needs=needs, epochs=1)
 
