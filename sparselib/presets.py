@@ -71,11 +71,14 @@ class Preset:
     def seeds_of(self, method: str) -> tuple[int, ...]:
         """The seeds ``method``'s runs are on: the seeds of its grids (ConfigError if they differ), else the
         preset's."""
-        own = {g.seeds if g.seeds is not None else self.seeds for g in self.grids() if g.method == method}
+        own = {self._grid_seeds(g) for g in self.grids() if g.method == method}
         if len(own) > 1:
             raise ConfigError(f"method {method!r} runs on different seeds in different grids of preset {self.name!r}: "
                               f"{sorted(own)}")
         return own.pop() if own else self.seeds
+
+    def _grid_seeds(self, grid: MethodGrid) -> tuple[int, ...]:
+        return self.seeds if grid.seeds is None else grid.seeds
 
     def method_defaults(self, method: str) -> dict[str, Any]:
         for grid in self.grids():
@@ -99,7 +102,7 @@ class Preset:
             for args in grid.configs:
                 for over in grid.overrides:
                     for sparsity in goals:
-                        for s in self.seeds if grid.seeds is None else grid.seeds:
+                        for s in self._grid_seeds(grid):
                             runs.append(resolve(self.base.replace(method=grid.method, goal_sparsity=sparsity, seed=s,
                                                                   method_args=dict(args), **over)).cfg)
         return runs

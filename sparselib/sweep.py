@@ -409,15 +409,15 @@ class _Bar:
 
 
 def _sweep_here(todo, runtime, via_notebook, on_checkpoint, report, progress, name) -> None:
-    outcomes: dict[str, dict[str, Any]] = {}
+    dispatch = Dispatch(todo, slots=1)
     bar = _Bar(len(todo), progress, name)
     try:
-        for r in todo:
-            needs = [outcomes[r.needs]] if r.needs in outcomes else []
-            out = execute(r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *needs)
-            outcomes[r.cfg.run_id] = out
-            report.outcomes.append(out)
-            bar.update(out)
+        while batch := dispatch.take():
+            for r, needs, _ in batch:
+                out = execute(r.cfg.to_dict(), runtime, via_notebook, on_checkpoint, *needs)
+                report.outcomes.append(out)
+                bar.update(out)
+                dispatch.ended(r.cfg.run_id, out)
     finally:
         bar.close()
 
@@ -459,7 +459,8 @@ class Dispatch:
         for r in todo:
             if r.needs in in_sweep:
                 self.waiting.setdefault(r.needs, []).append(r)
-        self.ready = [(0 if r.cfg.run_id in self.waiting else 2, i, r, ())
+        # a heap of (-priority, plan order, run, the outcomes it needs)
+        self.ready = [(-2 if r.cfg.run_id in self.waiting else 0, i, r, ())
                       for i, r in enumerate(todo) if r.needs not in in_sweep]
         heapq.heapify(self.ready)
 
@@ -468,8 +469,8 @@ class Dispatch:
         queues (higher first: 2 a dense run others start from, 1 a run whose dense run has ended, 0 the rest)."""
         runs = []
         while self.ready and self.out < self.slots:
-            group, _, r, needs = heapq.heappop(self.ready)
-            runs.append((r, needs, 2 - group))
+            key, _, r, needs = heapq.heappop(self.ready)
+            runs.append((r, needs, -key))
             self.out += 1
         return runs
 
@@ -477,7 +478,7 @@ class Dispatch:
         """A run handed out by ``take`` has ended with ``outcome``: the runs that start from it become ready."""
         self.out -= 1
         for r in self.waiting.pop(run_id, []):
-            heapq.heappush(self.ready, (1, self.order[r.cfg.run_id], r, (outcome,)))
+            heapq.heappush(self.ready, (-1, self.order[r.cfg.run_id], r, (outcome,)))
 
 
 def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_checkpoint, connect_timeout, report,
@@ -492,11 +493,14 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
     from distributed import as_completed
 
     client, cluster, resources = _client(scheduler, workers, resources, connect_timeout)
-    if scheduler is None and runtime.num_threads is None and runtime.resolved_device().type == "cpu":
-        n = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
-        runtime = dataclasses.replace(runtime, num_threads=max(1, (os.cpu_count() or 1) // n))
+    slots = math.inf
+    if cluster is not None:  # a local cluster: one run per worker thread at a time, each with its share of the cores
+        local = client.scheduler_info(n_workers=-1)["workers"].values()
+        slots = max(1, sum(w.get("nthreads", 1) for w in local))
+        if runtime.num_threads is None and runtime.resolved_device().type == "cpu":
+            runtime = dataclasses.replace(runtime, num_threads=max(1, (os.cpu_count() or 1) // max(1, len(local))))
     runtime = dataclasses.replace(runtime, progress=False)
-    dispatch = Dispatch(todo, _local_slots(client) if cluster is not None else math.inf)
+    dispatch = Dispatch(todo, slots)
     futures: dict[str, tuple[Any, PlannedRun]] = {}  # future key -> (future, its run), until it ends
     running = as_completed()
 
@@ -535,8 +539,3 @@ def _sweep_dask(todo, runtime, workers, scheduler, via_notebook, resources, on_c
         if cluster is not None:
             cluster.close()
 
-
-def _local_slots(client) -> int:
-    """How many runs a local cluster trains at once: its workers' threads."""
-    info = client.scheduler_info(n_workers=-1)["workers"]
-    return max(1, sum(w.get("nthreads", 1) for w in info.values()))
